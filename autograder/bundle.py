@@ -1,0 +1,150 @@
+"""Read an autograder bundle (the zip ``release`` writes) into memory: the assignment's name,
+its questions, and each check's points and visibility, without running anything.
+
+The tests are otter's exception-based test files (``tests/qN.py``). They are parsed here, in
+the trusted grader, and shipped to the sandbox as source with otter's decorators removed, so
+the sandbox needs no otter and the points come from the bundle, not from the student's process.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from autograder.errors import AutograderError
+
+MANIFEST = "autograder_manifest.json"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    points: float
+    hidden: bool
+    failure_message: str = ""
+    success_message: str = ""
+
+
+@dataclass(frozen=True)
+class QuestionTests:
+    name: str
+    checks: tuple[CheckSpec, ...]
+    module: str  # test file source without otter's import and decorators
+
+    @property
+    def points(self) -> float:
+        return sum(c.points for c in self.checks)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path  # the zip, or the folder it was unpacked into (Gradescope's source/)
+    digest: str  # sha256 of the bundle's files: a result is reused only for the same tests
+    assignment: str
+    questions: tuple[QuestionTests, ...]
+    answer_cells: dict[str, list[str]]  # question -> ids of its answer cells in the release
+
+    def tests_message(self, nonce: str) -> dict[str, Any]:
+        """What the sandbox receives after the student's cells ran."""
+        return {
+            "type": "tests",
+            "nonce": nonce,
+            "questions": [
+                {"name": q.name, "module": q.module,
+                 "checks": [{"name": c.name} for c in q.checks]}
+                for q in self.questions
+            ],
+        }
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+
+
+def _literal(node: ast.AST | None, default: Any = None) -> Any:
+    if node is None:
+        return default
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        return default
+
+
+def parse_test_file(name: str, source: str) -> QuestionTests:
+    """Parse one otter exception-based test file."""
+    tree = ast.parse(source)
+    question_points: float | None = None
+    checks: list[tuple[str, dict[str, Any]]] = []
+    body: list[ast.stmt] = []
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.module == "otter.test_files":
+            continue
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and \
+                isinstance(node.targets[0], ast.Name) and node.targets[0].id == "points":
+            question_points = _literal(node.value)
+        if isinstance(node, ast.FunctionDef):
+            decorator = next((d for d in node.decorator_list if isinstance(d, ast.Call) and
+                              getattr(d.func, "id", None) == "test_case"), None)
+            if decorator is not None:
+                options = {k.arg: _literal(k.value) for k in decorator.keywords if k.arg}
+                checks.append((node.name, options))
+                node.decorator_list = [d for d in node.decorator_list if d is not decorator]
+        body.append(node)
+    tree.body = body
+    return QuestionTests(name=name, checks=_resolve_points(name, checks, question_points),
+                         module=ast.unparse(tree))
+
+
+def _resolve_points(question: str, checks: list[tuple[str, dict[str, Any]]],
+                    question_points: float | None) -> tuple[CheckSpec, ...]:
+    """Otter's rule: checks without points share what the question's points leave over."""
+    stated = [o.get("points") for _, o in checks]
+    unstated = sum(1 for p in stated if p is None)
+    leftover = 0.0
+    if unstated:
+        total = question_points if question_points is not None else len(checks)
+        leftover = (float(total) - sum(p for p in stated if p is not None)) / unstated
+    return tuple(
+        CheckSpec(name=name, points=float(o["points"]) if o.get("points") is not None
+                  else leftover, hidden=bool(o.get("hidden", False)),
+                  failure_message=o.get("failure_message") or "",
+                  success_message=o.get("success_message") or "")
+        for name, o in checks
+    )
+
+
+def _read_files(path: Path) -> dict[str, bytes]:
+    """The bundle's files by relative name, from the zip or from an unpacked folder."""
+    if path.is_dir():
+        return {p.relative_to(path).as_posix(): p.read_bytes()
+                for p in sorted(path.rglob("*")) if p.is_file()}
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
+
+
+def load_bundle(path: Path) -> Bundle:
+    path = Path(path)
+    try:
+        files = _read_files(path)
+        config = json.loads(files.get("otter_config.json", b"{}"))
+        manifest = json.loads(files.get(MANIFEST, b"{}"))
+        tests = {Path(n).stem: files[n].decode() for n in files
+                 if n.startswith("tests/") and n.endswith(".py")}
+    except (OSError, zipfile.BadZipFile, ValueError) as error:
+        raise AutograderError(f"{path}: not a readable autograder bundle ({error})") from None
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode() + b"\0" + files[name])
+    if not tests:
+        raise AutograderError(f"{path}: the bundle holds no tests/*.py")
+    assignment = manifest.get("assignment") or config.get("assignment_name") or path.parent.name
+    questions = tuple(parse_test_file(name, tests[name])
+                      for name in sorted(tests, key=_natural_key))
+    return Bundle(path=path, digest=digest.hexdigest(), assignment=assignment, questions=questions,
+                  answer_cells=manifest.get("answer_cells", {}))

@@ -1,0 +1,196 @@
+"""Command line: a thin layer over ``release``, ``grade`` and ``reports``.
+
+Exit codes: 0 when the command did its job (a gradebook row for every submission, whatever
+the scores); 1 when a grade or release could not run, with the reason printed, no traceback;
+2 for bad arguments.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from autograder.errors import AutograderError
+from autograder.results import SubmissionResult
+from autograder.sandbox import Limits
+
+ASSIGNMENTS = Path("assignments")
+STUDENT = Path("student")
+DIST = Path("dist")
+
+
+def resolve_bundle(name_or_path: str) -> Path:
+    """An assignment name (its bundle is built if missing or stale) or a bundle path."""
+    from autograder.release import build_release, resolve_assignment
+
+    path = Path(name_or_path)
+    if path.suffix == ".zip" or (path.is_dir() and (path / "tests").is_dir()):
+        if not path.exists():
+            raise AutograderError(f"no such bundle: {path}")
+        return path
+    folder = resolve_assignment(ASSIGNMENTS, name_or_path)
+    return build_release(folder, student_root=STUDENT, dist_root=DIST).bundle
+
+
+class Progress:
+    """A live bar on a terminal, plain lines elsewhere (CI logs)."""
+
+    def __init__(self, total: int, stream: object = sys.stderr) -> None:
+        self.stream = stream
+        self.bar = None
+        if total and getattr(stream, "isatty", lambda: False)():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="submission", file=stream)
+
+    def __call__(self, result: SubmissionResult, done: int, total: int) -> None:
+        line = (f"[{done}/{total}] {result.submission}: {result.status} "
+                f"{result.score:g}/{result.possible:g} ({result.duration:.1f} s)")
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{result.submission}: {result.status}")
+            self.bar.update(1)
+        else:
+            print(line, file=self.stream, flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def print_gradebook(results: Sequence[SubmissionResult], stream: object = sys.stdout) -> None:
+    if not results:
+        return
+    questions = [q.name for q in results[0].questions]
+    width = max(12, *(len(r.submission) for r in results))
+    header = f"{'submission':<{width}}  {'status':<9} {'score':>7} {'%':>6}  " + \
+        " ".join(f"{q:>5}" for q in questions)
+    print(header, file=stream)
+    for r in results:
+        by_name = {q.name: q.score for q in r.questions}
+        print(f"{r.submission:<{width}}  {r.status:<9} {r.score:>7g} {r.percent:>6.1f}  " +
+              " ".join(f"{by_name.get(q, 0):>5g}" for q in questions), file=stream)
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder.release import build_releases, find_assignments, resolve_assignment
+
+    folders = [resolve_assignment(ASSIGNMENTS, n) for n in args.names] if args.names \
+        else find_assignments(ASSIGNMENTS)
+    for release in build_releases(folders, student_root=STUDENT, dist_root=DIST,
+                                  force=args.force):
+        state = "built" if release.rebuilt else "up to date"
+        print(f"{release.name}: {state} -> {release.student_notebook.parent}/, {release.bundle}")
+    return 0
+
+
+def _limits(args: argparse.Namespace) -> Limits:
+    return Limits(submission_seconds=args.timeout, cell_seconds=args.cell_timeout,
+                  memory_mb=args.memory_mb)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from autograder.grade import grade_submissions
+    from autograder.submission import collect_submissions
+
+    bundle = resolve_bundle(args.assignment)
+    total = len(collect_submissions([Path(s) for s in args.submissions]))
+    progress = Progress(total)
+    try:
+        results = grade_submissions(bundle, [Path(s) for s in args.submissions],
+                                    workers=args.workers, limits=_limits(args),
+                                    out_dir=Path(args.out), progress=progress)
+    finally:
+        progress.close()
+    print_gradebook(results)
+    print(f"\nwrote {Path(args.out) / 'grades.csv'}, results/ and feedback/")
+    return 0
+
+
+def cmd_grade_examples(args: argparse.Namespace) -> int:
+    """The demo: every assignment's examples (reference, blank release, shipped examples)."""
+    import shutil
+
+    from autograder.grade import grade_submissions
+    from autograder.release import build_releases, find_assignments
+
+    for release in build_releases(find_assignments(ASSIGNMENTS), student_root=STUDENT,
+                                  dist_root=DIST):
+        batch = Path(args.out) / release.name / "submissions"
+        batch.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(release.solution, batch / "reference.ipynb")
+        shutil.copy2(release.student_notebook, batch / "blank.ipynb")
+        examples = Path("examples") / release.name
+        for example in sorted(examples.glob("*.ipynb")) if examples.is_dir() else []:
+            shutil.copy2(example, batch / example.name)
+        print(f"\n== {release.name}")
+        progress = Progress(len(list(batch.iterdir())))
+        try:
+            results = grade_submissions(release.bundle, [batch], workers=args.workers,
+                                        limits=_limits(args),
+                                        out_dir=Path(args.out) / release.name,
+                                        progress=progress)
+        finally:
+            progress.close()
+        print_gradebook(results)
+    print(f"\nGradebooks and feedback under {args.out}/")
+    return 0
+
+
+def cmd_gradescope(args: argparse.Namespace) -> int:
+    from autograder.gradescope import run_gradescope
+
+    return run_gradescope(Path(args.root))
+
+
+def _add_limit_options(parser: argparse.ArgumentParser) -> None:
+    defaults = Limits()
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
+                        help="parallel grading workers (default: number of cores)")
+    parser.add_argument("--timeout", type=float, default=defaults.submission_seconds,
+                        help="wall-clock seconds per submission")
+    parser.add_argument("--cell-timeout", type=float, default=defaults.cell_seconds,
+                        help="wall-clock seconds per notebook cell")
+    parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
+                        help="memory a submission may allocate beyond torch itself")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    release = commands.add_parser("release", help="build student releases and bundles")
+    release.add_argument("names", nargs="*", help="assignments (default: all)")
+    release.add_argument("--force", action="store_true", help="rebuild even if unchanged")
+    release.set_defaults(run=cmd_release)
+
+    grade = commands.add_parser("grade", help="grade submissions into a gradebook")
+    grade.add_argument("assignment", help="assignment name or autograder bundle (.zip)")
+    grade.add_argument("submissions", nargs="+", help=".ipynb / .zip files or folders")
+    grade.add_argument("--out", required=True, help="output folder")
+    _add_limit_options(grade)
+    grade.set_defaults(run=cmd_grade)
+
+    examples = commands.add_parser("grade-examples", help="grade every assignment's examples")
+    examples.add_argument("--out", default="out/demo")
+    _add_limit_options(examples)
+    examples.set_defaults(run=cmd_grade_examples)
+
+    gradescope = commands.add_parser("gradescope", help="entry point inside a Gradescope image")
+    gradescope.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    gradescope.set_defaults(run=cmd_gradescope)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except AutograderError as error:
+        print(f"autograder: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("autograder: interrupted; rerun the same command to finish", file=sys.stderr)
+        return 130

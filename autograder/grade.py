@@ -1,0 +1,377 @@
+"""Grading: submissions + bundle -> one ``SubmissionResult`` each.
+
+This is the trusted side. It owns the deadlines (monotonic), kills what overruns, holds the
+tests until the student's cells have run, checks the per-submission nonce on the result, and
+always produces a result, whatever the submission did. With an output folder it writes each
+result atomically as it finishes and skips, on a rerun, what is already done.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from queue import Queue
+from typing import Any
+
+from autograder.bundle import Bundle, load_bundle
+from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
+from autograder.sandbox import ChannelClosed, Job, Limits, recv_message, send_message
+from autograder.submission import Submission, collect_submissions, read_submission, unique_stems
+
+STARTUP_SECONDS = 120.0  # a zygote importing torch on a loaded machine
+EXIT_SECONDS = 30.0  # sweeping a submission's leftovers
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the sandbox run produced, before it is matched against the bundle."""
+
+    status: Status
+    message: str = ""
+    questions: tuple[dict[str, Any], ...] = ()
+    log: str = ""
+    cell_errors: tuple[str, ...] = ()
+
+
+class Worker:
+    """One zygote process and the channel to it. Runs one submission at a time."""
+
+    def __init__(self, index: int, scratch_root: Path, hide_paths: list[str]) -> None:
+        self.index = index
+        self.scratch_root = scratch_root
+        self.hide_paths = hide_paths
+        self.process: subprocess.Popen[bytes] | None = None
+        self.ctrl: socket.socket | None = None
+
+    def start(self) -> None:
+        ours, theirs = socket.socketpair()
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "autograder.sandbox", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
+        )
+        theirs.close()
+        self.ctrl = ours
+        ours.settimeout(STARTUP_SECONDS)
+        try:
+            ready = recv_message(ours)
+        except (OSError, ChannelClosed) as error:
+            raise RuntimeError(f"grading worker {self.index} did not start: {error}") from None
+        if ready.get("type") != "ready":
+            raise RuntimeError(f"grading worker {self.index} sent {ready!r} instead of ready")
+
+    def close(self) -> None:
+        if self.ctrl is not None:
+            self.ctrl.close()
+            self.ctrl = None
+        if self.process is not None:
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+            self.process = None
+
+    def run(self, submission: Submission, bundle: Bundle, limits: Limits,
+            seed: int = 0) -> Outcome:
+        """Run one submission in a fresh child of the zygote; never raises for its behaviour."""
+        if self.ctrl is None:
+            self.start()
+        assert self.ctrl is not None
+        scratch = tempfile.mkdtemp(prefix=f"w{self.index}-", dir=self.scratch_root)
+        job = Job(cells=list(submission.cells), scratch=scratch, limits=limits,
+                  worker=self.index, hide_paths=self.hide_paths, seed=seed)
+        ours, theirs = socket.socketpair()
+        try:
+            try:
+                socket.send_fds(self.ctrl, [json.dumps(job.to_json()).encode()],
+                                [theirs.fileno()])
+                theirs.close()
+                self.ctrl.settimeout(STARTUP_SECONDS)
+                started = recv_message(self.ctrl)
+            except (OSError, ChannelClosed) as error:
+                self._restart()
+                return Outcome("error", f"the grading worker failed to start the submission "
+                                        f"({error}); it was restarted")
+            pid = int(started["pid"])
+            outcome = _converse(ours, pid, bundle, limits)
+            try:
+                self.ctrl.settimeout(EXIT_SECONDS)
+                exited = recv_message(self.ctrl)
+            except (OSError, ChannelClosed):
+                self._restart()
+                exited = {"status": {}}
+            if outcome.status == "crashed":
+                outcome = Outcome("crashed", f"{outcome.message}: "
+                                  f"{_describe_exit(exited.get('status', {}))}",
+                                  log=outcome.log, cell_errors=outcome.cell_errors)
+            return outcome
+        finally:
+            ours.close()
+            with contextlib.suppress(OSError):
+                theirs.close()
+            _remove_tree(scratch)
+
+    def _restart(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+        self.close()
+        self.start()
+
+
+def _describe_exit(status: dict[str, Any]) -> str:
+    if "signal" in status:
+        hint = " (memory limit?)" if status["signal"] in ("SIGKILL", "SIGSEGV") else ""
+        return f"the process was killed by {status['signal']}{hint}"
+    if "exit_code" in status:
+        return f"the process exited with code {status['exit_code']}"
+    return "the process ended"
+
+
+def _remove_tree(path: str) -> None:
+    import shutil
+
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits) -> Outcome:
+    """Talk to the child under deadlines: cells, then tests, then one nonce-bearing result."""
+    start = time.monotonic()
+    submission_deadline = start + limits.submission_seconds
+    cell_deadline = submission_deadline
+    current_cell: int | None = None
+    nonce = secrets.token_hex(16)
+    tests_sent = False
+    log, cell_errors = "", ()
+
+    def kill(status: Status, message: str) -> Outcome:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
+        return Outcome(status, message, log=log, cell_errors=cell_errors)
+
+    while True:
+        deadline = min(submission_deadline, cell_deadline)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            if deadline == cell_deadline and current_cell is not None and not tests_sent:
+                return kill("timeout", f"cell {current_cell} ran longer than "
+                                       f"{limits.cell_seconds:g} s (infinite loop?)")
+            return kill("timeout", f"the submission ran longer than "
+                                   f"{limits.submission_seconds:g} s")
+        channel.settimeout(remaining)
+        try:
+            message = recv_message(channel)
+        except TimeoutError:
+            continue
+        except (ChannelClosed, OSError):
+            return kill("crashed", "the submission's process ended before grading finished")
+        kind = message.get("type")
+        if kind == "cell" and not tests_sent:
+            current_cell = message.get("index")
+            cell_deadline = time.monotonic() + limits.cell_seconds
+        elif kind == "cells_done" and not tests_sent:
+            log = str(message.get("log", ""))
+            cell_errors = tuple(str(e) for e in message.get("errors", []))
+            notes = [str(n) for n in message.get("notes", [])]
+            cell_errors += tuple(f"sandbox: {n}" for n in notes)
+            cell_deadline = submission_deadline
+            send_message(channel, bundle.tests_message(nonce))
+            tests_sent = True
+        elif kind == "result" and tests_sent:
+            if message.get("nonce") != nonce:
+                return kill("tampered", "a result arrived without the grader's nonce "
+                                        "(forged by student code)")
+            tampering = [str(t) for t in message.get("tampering", [])]
+            if tampering:
+                return Outcome("tampered", "; ".join(tampering[:10]), log=log,
+                               cell_errors=cell_errors)
+            return Outcome("graded", questions=tuple(message.get("questions", [])), log=log,
+                           cell_errors=cell_errors)
+        elif kind == "error":
+            return kill("crashed", f"the sandbox failed: {message.get('message', '')}")
+        else:
+            return kill("tampered", f"unexpected {kind!r} message on the result channel "
+                                    "(student code writing to the grader's channel)")
+
+
+# --- results ----------------------------------------------------------------------------------
+
+
+def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
+           duration: float) -> SubmissionResult:
+    """Match the sandbox's outcomes to the bundle's checks; points come from the bundle only."""
+    reported = {q.get("name"): {c.get("name"): c for c in q.get("checks", [])
+                                if isinstance(c, dict)}
+                for q in outcome.questions if isinstance(q, dict)}
+    graded = outcome.status == "graded"
+    questions = []
+    for question in bundle.questions:
+        checks = []
+        for spec in question.checks:
+            got = reported.get(question.name, {}).get(spec.name, {}) if graded else {}
+            result = got.get("outcome")
+            if result not in ("passed", "failed", "skipped"):
+                result = "failed"
+            message = str(got.get("message", "")) if graded else outcome.status
+            if result == "failed" and spec.failure_message:
+                message = f"{spec.failure_message}\n{message}".strip()
+            if result == "passed":
+                message = spec.success_message
+            checks.append(CheckResult(
+                name=spec.name, outcome=result,
+                points=spec.points if result == "passed" else 0.0,
+                max_points=0.0 if result == "skipped" else spec.points,
+                hidden=spec.hidden, message=message[:2000]))
+        questions.append(QuestionResult(name=question.name, checks=tuple(checks)))
+    notes = [*submission.notes, *outcome.cell_errors]
+    message = "; ".join([outcome.message, *notes] if outcome.message else notes)
+    return SubmissionResult(
+        submission=submission.stem, source=str(submission.path), assignment=bundle.assignment,
+        status=outcome.status, questions=tuple(questions), message=message[:4000],
+        duration=round(duration, 3), log=outcome.log)
+
+
+def ungradable(bundle: Bundle, submission: Submission, status: Status,
+               message: str) -> SubmissionResult:
+    return _score(bundle, submission, Outcome(status, message), 0.0)
+
+
+# --- batches ----------------------------------------------------------------------------------
+
+
+def _fingerprint(bundle: Bundle, path: Path, limits: Limits) -> str:
+    digest = hashlib.sha256()
+    digest.update(bundle.digest.encode())
+    digest.update(json.dumps(limits.__dict__, sort_keys=True).encode())
+    with contextlib.suppress(OSError):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _hide_paths(bundle: Bundle, paths: list[Path], out_dir: Path | None) -> list[str]:
+    """Folders student code must not see: the bundle's, other submissions', the outputs, and
+    the instructor's sources. Never one that holds the Python installation itself."""
+    candidates = {bundle.path.parent.resolve(), *(p.resolve().parent for p in paths)}
+    if out_dir is not None:
+        candidates.add(Path(out_dir).resolve())
+    for name in ("assignments", "dist"):
+        if Path(name).is_dir():
+            candidates.add(Path(name).resolve())
+    needed = [Path(p).resolve() for p in [sys.prefix, sys.base_prefix, *sys.path] if p]
+    return sorted(str(c) for c in candidates
+                  if not any(n == c or c in n.parents for n in needed))
+
+
+@contextlib.contextmanager
+def worker_pool(count: int, hide_paths: list[str]) -> Iterator[Queue[Worker]]:
+    """``count`` started workers, shut down (and their scratch space removed) on exit."""
+    scratch_root = Path(tempfile.mkdtemp(prefix="autograder-"))
+    os.chmod(scratch_root, 0o711)  # sandbox uids may enter their own scratch dirs, not list
+    workers = [Worker(i, scratch_root, hide_paths) for i in range(count)]
+    try:
+        with ThreadPoolExecutor(max_workers=count) as starter:
+            list(starter.map(lambda w: w.start(), workers))
+        queue: Queue[Worker] = Queue()
+        for worker in workers:
+            queue.put(worker)
+        yield queue
+    finally:
+        for worker in workers:
+            worker.close()
+        _remove_tree(str(scratch_root))
+
+
+ProgressCallback = Callable[[SubmissionResult, int, int], None]
+
+
+def grade_submissions(
+    bundle_path: Path,
+    submissions: list[Path],
+    *,
+    workers: int | None = None,
+    limits: Limits | None = None,
+    out_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[SubmissionResult]:
+    """Grade submission files (or folders of them) with the bundle; one result per file.
+
+    With ``out_dir``, each result is written as it finishes (see ``reports.write_outputs``),
+    and results already written for the same bundle, limits and file are reused.
+    """
+    from autograder import reports  # reports render results; grading only calls them
+
+    limits = limits or Limits()
+    bundle = load_bundle(Path(bundle_path))
+    paths = collect_submissions(list(submissions))
+    stems = unique_stems(paths)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(paths) or 1))
+    results: dict[int, SubmissionResult] = {}
+    fingerprints = [_fingerprint(bundle, p, limits) for p in paths]
+    lock = threading.Lock()
+    done = 0
+
+    def finish(index: int, result: SubmissionResult) -> None:
+        nonlocal done
+        with lock:
+            results[index] = result
+            done += 1
+            if out_dir is not None:
+                reports.write_result(Path(out_dir), result, fingerprints[index])
+                reports.write_gradebook(Path(out_dir), bundle, stems, results)
+            if progress is not None:
+                progress(result, done, len(paths))
+
+    pending = []
+    for index, (path, stem) in enumerate(zip(paths, stems, strict=True)):
+        previous = reports.read_result(Path(out_dir), stem, fingerprints[index]) \
+            if out_dir is not None else None
+        if previous is not None:
+            finish(index, previous)
+        else:
+            pending.append(index)
+    if out_dir is not None:
+        reports.write_gradebook(Path(out_dir), bundle, stems, results)
+
+    submissions_read = {i: read_submission(paths[i], stems[i], bundle) for i in pending}
+    runnable = [i for i in pending if not submissions_read[i].problem]
+    for i in pending:
+        if submissions_read[i].problem:
+            finish(i, ungradable(bundle, submissions_read[i], "invalid",
+                                 submissions_read[i].problem))
+
+    if runnable:
+        with worker_pool(min(workers, len(runnable)),
+                         _hide_paths(bundle, paths, out_dir)) as pool:
+
+            def grade_one(index: int) -> None:
+                submission = submissions_read[index]
+                worker = pool.get()
+                try:
+                    began = time.monotonic()
+                    outcome = worker.run(submission, bundle, limits)
+                    result = _score(bundle, submission, outcome, time.monotonic() - began)
+                except Exception as error:  # noqa: BLE001 - the batch goes on, with a row
+                    result = ungradable(bundle, submission, "error",
+                                        f"the grader failed on this submission: {error}")
+                finally:
+                    pool.put(worker)
+                finish(index, result)
+
+            with ThreadPoolExecutor(max_workers=workers) as executor:
+                list(executor.map(grade_one, runnable))
+    return [results[i] for i in range(len(paths))]

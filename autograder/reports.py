@@ -1,0 +1,171 @@
+"""Renderers of ``SubmissionResult``: gradebook CSV, Gradescope ``results.json``, Markdown feedback.
+
+Layout of an output folder::
+
+    grades.csv               one row per submission (pending rows until graded)
+    results/<stem>.json      Gradescope's results.json format
+    feedback/<stem>.md       what the student may see
+    .records/<stem>.json     the full record, for resuming an interrupted run
+
+Every file is written atomically (temporary file + rename), so an interrupted run leaves
+either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from autograder.bundle import Bundle
+from autograder.results import SubmissionResult
+
+RECORDS = ".records"
+
+
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+# --- gradebook ----------------------------------------------------------------------------
+
+
+def gradebook_csv(bundle: Bundle, stems: Sequence[str],
+                  results: Mapping[int, SubmissionResult]) -> str:
+    questions = [q.name for q in bundle.questions]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["submission", "status", "score", "possible", "percent", *questions,
+                     "message"])
+    possible = _points(sum(q.points for q in bundle.questions))
+    for index, stem in enumerate(stems):
+        result = results.get(index)
+        if result is None:
+            writer.writerow([stem, "pending", "", possible, "", *[""] * len(questions), ""])
+            continue
+        by_name = {q.name: q.score for q in result.questions}
+        writer.writerow([stem, result.status, _points(result.score), _points(result.possible),
+                         f"{result.percent:.1f}",
+                         *[_points(by_name.get(q, 0.0)) for q in questions],
+                         result.message.replace("\n", " ")[:500]])
+    return out.getvalue()
+
+
+def write_gradebook(out_dir: Path, bundle: Bundle, stems: Sequence[str],
+                    results: Mapping[int, SubmissionResult]) -> None:
+    atomic_write(out_dir / "grades.csv", gradebook_csv(bundle, stems, results))
+
+
+# --- Gradescope -------------------------------------------------------------------------------
+
+
+def gradescope_json(result: SubmissionResult, *, hidden_visibility: str = "after_published"
+                    ) -> dict[str, Any]:
+    """Gradescope's results.json for one submission (see docs: tests, score, visibility)."""
+    tests = []
+    for question in result.questions:
+        for check in question.checks:
+            test: dict[str, Any] = {
+                "name": f"{question.name}: {check.name}",
+                "score": check.points,
+                "max_score": check.max_points,
+                "visibility": hidden_visibility if check.hidden else "visible",
+                "output_format": "text",
+            }
+            if check.outcome == "skipped":
+                test["output"] = f"Skipped: {check.message}. This check counts no points."
+                test["name"] += " (skipped)"
+            else:
+                test["status"] = check.outcome
+                test["output"] = check.message or ("Passed" if check.outcome == "passed"
+                                                   else "Failed")
+            tests.append(test)
+    output = f"Status: {result.status}."
+    if result.status != "graded":
+        output += f" This submission could not be graded and scores 0: {result.message}"
+    elif result.message:
+        output += f" Notes: {result.message}"
+    return {
+        "score": result.score,
+        "execution_time": round(result.duration),
+        "output": output,
+        "output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+
+
+# --- feedback ---------------------------------------------------------------------------------
+
+
+def feedback_markdown(result: SubmissionResult, *, show_hidden_scores: bool = False) -> str:
+    """What the student may see: public checks with their messages; hidden checks only as
+    scores, and only when configured. Never test source."""
+    lines = [f"# Feedback: {result.assignment}", ""]
+    if result.status != "graded":
+        lines += [f"**This submission could not be graded ({result.status}).** "
+                  f"{result.message}", ""]
+    elif result.message:
+        lines += [f"Notes: {result.message}", ""]
+    if show_hidden_scores:
+        lines += [f"**Score: {_points(result.score)} / {_points(result.possible)}**", ""]
+    for question in result.questions:
+        public = [c for c in question.checks if not c.hidden]
+        hidden = [c for c in question.checks if c.hidden]
+        lines.append(f"## {question.name}")
+        for check in public:
+            mark = {"passed": "passed", "failed": "FAILED", "skipped": "skipped"}[check.outcome]
+            line = f"- `{check.name}`: {mark} ({_points(check.points)}/"
+            line += f"{_points(check.max_points)})"
+            if check.message and check.outcome != "passed":
+                line += f": {check.message}"
+            lines.append(line)
+        if hidden and show_hidden_scores:
+            earned = sum(c.points for c in hidden)
+            top = sum(c.max_points for c in hidden)
+            skipped = sum(1 for c in hidden if c.outcome == "skipped")
+            note = f", {skipped} skipped (needs a GPU)" if skipped else ""
+            lines.append(f"- hidden checks: {_points(earned)}/{_points(top)}{note}")
+        elif hidden:
+            lines.append(f"- {len(hidden)} hidden check(s): scored after the deadline")
+        lines.append("")
+    return "\n".join(lines)
+
+
+# --- one result's files -------------------------------------------------------------------
+
+
+def write_result(out_dir: Path, result: SubmissionResult, fingerprint: str) -> None:
+    """Write the record first (resume reads it), then its renderings."""
+    record = {"fingerprint": fingerprint, "result": result.to_json()}
+    atomic_write(out_dir / RECORDS / f"{result.submission}.json", json.dumps(record, indent=1))
+    atomic_write(out_dir / "results" / f"{result.submission}.json",
+                  json.dumps(gradescope_json(result), indent=1))
+    atomic_write(out_dir / "feedback" / f"{result.submission}.md", feedback_markdown(result))
+
+
+def read_result(out_dir: Path, stem: str, fingerprint: str) -> SubmissionResult | None:
+    """A finished result from an earlier run of the same grading, or None."""
+    path = out_dir / RECORDS / f"{stem}.json"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+        if record.get("fingerprint") != fingerprint:
+            return None
+        return SubmissionResult.from_json(record["result"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

@@ -1,0 +1,565 @@
+"""Run one submission's code and tests in an isolated, bounded process.
+
+Three processes, one trust boundary:
+
+- the **grader** (``grade.py``, trusted) owns deadlines, killing, the test source and the result;
+- a **zygote** per worker (this module's ``main``, trusted: it never runs student code) imports
+  torch, numpy and IPython once, then forks one child per submission, so start-up is paid once;
+- the **child** (untrusted from the moment student code runs) isolates itself (new session, no
+  network, hidden paths, resource limits, an unprivileged uid when started as root), runs the
+  notebook's cells, then asks for the tests, which exist nowhere on disk it can read.
+
+The grader hands the child one end of a fresh socketpair through the zygote (``SCM_RIGHTS``), so
+tests and results travel over a channel the zygote never reads and student code cannot forge a
+result without the per-submission nonce sent after its cells ran. Every message is a
+length-prefixed JSON object, never a pickle.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import os
+import resource
+import signal
+import socket
+import struct
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+HEADER = struct.Struct(">I")
+# Each worker's child runs as its own uid (when the grader is root), so one worker's
+# kill-everything-of-my-uid sweep never touches another's, and RLIMIT_NPROC is per worker.
+SANDBOX_UID_BASE = 61000
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
+MS_BIND = 0x1000
+MS_MOVE = 0x2000
+MS_REC = 0x4000
+MS_PRIVATE = 1 << 18
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one submission may use. Wall-clock limits are enforced by the grader."""
+
+    submission_seconds: float = 300.0
+    cell_seconds: float = 120.0
+    memory_mb: int = 2048  # address space on top of what torch itself maps
+    max_processes: int = 64  # tasks (processes + threads) of the sandbox uid
+    max_output_bytes: int = 200_000  # captured stdout/stderr kept for the instructor
+    max_file_mb: int = 256  # largest file the code may write
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the zygote's child needs to run a submission (no tests: they come later)."""
+
+    cells: list[str]
+    scratch: str
+    limits: Limits
+    worker: int
+    hide_paths: list[str] = field(default_factory=list)
+    seed: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Job:
+        return cls(**{**data, "limits": Limits(**data["limits"])})
+
+
+# --- framing ----------------------------------------------------------------------------------
+
+
+class ChannelClosed(Exception):
+    """The other end closed the channel (or sent something that is not a message)."""
+
+
+def send_message(sock: socket.socket, message: dict[str, Any]) -> None:
+    data = json.dumps(message).encode()
+    sock.sendall(HEADER.pack(len(data)) + data)
+
+
+def _recv_exact(sock: socket.socket, size: int) -> bytes:
+    chunks, remaining = [], size
+    while remaining:
+        chunk = sock.recv(min(remaining, 1 << 20))
+        if not chunk:
+            raise ChannelClosed("channel closed")
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    return b"".join(chunks)
+
+
+def recv_message(sock: socket.socket) -> dict[str, Any]:
+    """Read one message; the caller sets the socket timeout (``socket.timeout`` on expiry)."""
+    (size,) = HEADER.unpack(_recv_exact(sock, HEADER.size))
+    if size > MAX_MESSAGE_BYTES:
+        raise ChannelClosed(f"message of {size} bytes is over the limit")
+    try:
+        message = json.loads(_recv_exact(sock, size))
+    except ValueError as error:
+        raise ChannelClosed(f"not a JSON message: {error}") from None
+    if not isinstance(message, dict):
+        raise ChannelClosed("message is not a JSON object")
+    return message
+
+
+# --- the zygote -------------------------------------------------------------------------------
+
+
+def _prepare_interpreter() -> Any:
+    """Import what every submission needs, once, and build the IPython shell children reuse."""
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    import numpy  # noqa: F401
+    import torch
+
+    torch.set_num_threads(1)  # one thread per worker: deterministic, no oversubscription
+    try:
+        torch.set_num_interop_threads(1)
+    except RuntimeError:
+        pass
+    import torch.testing  # noqa: F401
+    import torch.utils.data  # noqa: F401
+    from IPython.core.interactiveshell import InteractiveShell
+    from traitlets.config import Config
+
+    import autograder.checks  # noqa: F401  - captured references before any student code
+
+    config = Config()
+    config.HistoryManager.enabled = False
+    config.InteractiveShell.colors = "nocolor"
+    config.InteractiveShell.xmode = "Minimal"
+    return InteractiveShell.instance(config=config)
+
+
+def main(ctrl_fd: int) -> None:
+    """Zygote loop: receive a job and a channel fd, fork a child for it, report its exit."""
+    ctrl = socket.socket(fileno=ctrl_fd)
+    shell = _prepare_interpreter()
+    send_message(ctrl, {"type": "ready"})
+    while True:
+        try:
+            raw, fds, _, _ = socket.recv_fds(ctrl, MAX_MESSAGE_BYTES, 1)
+        except OSError:
+            return
+        if not raw:
+            return  # the grader closed the control channel: shut down
+        job = Job.from_json(json.loads(raw))
+        channel_fd = fds[0]
+        pid = os.fork()
+        if pid == 0:
+            _child(job, channel_fd, ctrl.fileno(), shell)  # never returns
+        os.close(channel_fd)
+        send_message(ctrl, {"type": "started", "pid": pid})
+        _, status = os.waitpid(pid, 0)
+        _sweep(job, pid)
+        send_message(ctrl, {"type": "exited", "status": _describe_status(status)})
+
+
+def _describe_status(status: int) -> dict[str, Any]:
+    if os.WIFSIGNALED(status):
+        return {"signal": signal.Signals(os.WTERMSIG(status)).name}
+    return {"exit_code": os.WEXITSTATUS(status)}
+
+
+def _sandbox_uid(job: Job) -> int | None:
+    return SANDBOX_UID_BASE + job.worker if os.geteuid() == 0 else None
+
+
+def _sweep(job: Job, pid: int) -> None:
+    """Kill whatever the submission left behind (forks, daemons), then remove its scratch dir."""
+    uid = _sandbox_uid(job)
+    for _ in range(50):
+        survivors = [p for p in _processes() if p != os.getpid() and
+                     (p_uid_sid(p)[0] == uid if uid is not None else p_uid_sid(p)[1] == pid)]
+        if not survivors:
+            break
+        for p in survivors:
+            try:
+                os.kill(p, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.01)
+    import shutil
+
+    shutil.rmtree(job.scratch, ignore_errors=True)
+
+
+def _processes() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def p_uid_sid(pid: int) -> tuple[int | None, int | None]:
+    """(real uid, session id) of a process, or Nones if it is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            uid = next(int(line.split()[1]) for line in status if line.startswith("Uid:"))
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return uid, int(fields[3])
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None, None
+
+
+# --- the child: isolation ---------------------------------------------------------------------
+
+
+def _libc_call(name: str, *args: Any) -> None:
+    libc = ctypes.CDLL(None, use_errno=True)
+    if getattr(libc, name)(*args) != 0:
+        errno = ctypes.get_errno()
+        raise OSError(errno, f"{name}: {os.strerror(errno)}")
+
+
+def _mount_tmpfs(path: str, mode: str) -> None:
+    _libc_call("mount", b"tmpfs", path.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
+               f"size=64k,mode={mode}".encode())
+
+
+def _expose_python() -> None:
+    """Keep the Python installation reachable for the unprivileged uid.
+
+    Python often lives under a private home (``/root/.pyenv``, mode 700 on ``/root``). In the
+    child's own mount namespace, such a home is covered by an empty tmpfs and only the
+    folders Python needs are bound back into it: lazy imports keep working, and the rest of
+    the home (keys, tokens, other projects) stays out of reach.
+    """
+    needed = {os.path.realpath(p) for p in [sys.prefix, sys.base_prefix, sys.executable,
+                                             *sys.path] if p and os.path.exists(p)}
+    blocked: dict[str, set[str]] = {}  # private folder -> its children on a needed path
+    for path in needed:
+        parts = path.split(os.sep)
+        for depth in range(2, len(parts)):
+            folder = os.sep.join(parts[:depth]) or os.sep
+            if not os.stat(folder).st_mode & 0o001:
+                blocked.setdefault(folder, set()).add(os.sep.join(parts[:depth + 1]))
+                break
+    for folder, children in sorted(blocked.items()):
+        staging = f"/tmp/.autograder-expose-{os.getpid()}"
+        os.mkdir(staging, 0o700)
+        for index, child in enumerate(sorted(children)):
+            os.mkdir(f"{staging}/{index}")
+            _libc_call("mount", child.encode(), f"{staging}/{index}".encode(), None,
+                       MS_BIND | MS_REC, None)
+        _mount_tmpfs(folder, "755")
+        for index, child in enumerate(sorted(children)):
+            target = os.path.join(folder, os.path.basename(child))
+            if os.path.isdir(f"{staging}/{index}"):
+                os.mkdir(target)
+            else:
+                open(target, "w").close()
+            _libc_call("mount", f"{staging}/{index}".encode(), target.encode(), None,
+                       MS_MOVE, None)
+            os.rmdir(f"{staging}/{index}")
+        os.rmdir(staging)
+
+
+def _isolate(job: Job, keep_fd: int) -> list[str]:
+    """Cut the child off; return notes on protections that could not be applied."""
+    notes: list[str] = []
+    os.setsid()
+    # Only the result channel stays open: not the zygote's control socket, not its stdio.
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    os.closerange(3, keep_fd)
+    os.closerange(keep_fd + 1, 65536)
+    os.set_inheritable(keep_fd, False)
+
+    uid = _sandbox_uid(job)
+    if uid is not None:
+        _libc_call("unshare", CLONE_NEWNS | CLONE_NEWNET)
+        _libc_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
+        for path in job.hide_paths:
+            if os.path.isdir(path):
+                _mount_tmpfs(path, "000")
+        _expose_python()
+    else:
+        try:  # without root: a user namespace gives us network and mount namespaces
+            real_uid, real_gid = os.getuid(), os.getgid()
+            _libc_call("unshare", CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET)
+            for name, text in (("setgroups", "deny"), ("uid_map", f"{real_uid} {real_uid} 1"),
+                               ("gid_map", f"{real_gid} {real_gid} 1")):
+                with open(f"/proc/self/{name}", "w") as handle:
+                    handle.write(text)
+        except OSError as error:
+            notes.append(f"network not isolated ({error.strerror})")
+
+    limits = job.limits
+    vm_kb = int(next(line.split()[1] for line in open("/proc/self/status")
+                     if line.startswith("VmSize:")))
+    address_space = vm_kb * 1024 + limits.memory_mb * 1024 * 1024
+    for which, value in (
+        (resource.RLIMIT_AS, address_space),
+        (resource.RLIMIT_CPU, int(limits.submission_seconds) + 5),
+        (resource.RLIMIT_FSIZE, limits.max_file_mb * 1024 * 1024),
+        (resource.RLIMIT_NOFILE, 256),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_NPROC, limits.max_processes),
+    ):
+        resource.setrlimit(which, (value, value))
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write fails instead of killing
+
+    if uid is not None:
+        os.chown(job.scratch, uid, uid)
+        os.setgroups([])
+        os.setgid(uid)
+        os.setuid(uid)
+    os.chdir(job.scratch)
+    os.environ.update(HOME=job.scratch, TMPDIR=job.scratch, OMP_NUM_THREADS="1",
+                      MKL_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    return notes
+
+
+# --- the child: running cells and tests -----------------------------------------------------
+
+
+class CappedText:
+    """A text stream that keeps the first ``limit`` characters and counts the rest."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[str] = []
+        self.kept = 0
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        text = str(text)
+        room = self.limit - self.kept
+        if room > 0:
+            self.parts.append(text[:room])
+            self.kept += min(room, len(text))
+        self.dropped += max(0, len(text) - max(room, 0))
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def getvalue(self) -> str:
+        note = f"\n[... {self.dropped} more characters of output cut]" if self.dropped else ""
+        return "".join(self.parts) + note
+
+
+class _NoOpGrader:
+    """Stands in for otter's ``grader`` while grading: checks run once, by us, at the end."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *args, **kwargs: None
+
+
+def _is_otter_cell(source: str) -> bool:
+    """The cells otter assign adds (init, check, export) are not the student's work."""
+    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and
+             not ln.strip().startswith("#")]
+    if not lines:
+        return False
+    if source.lstrip().startswith("# Initialize Otter"):
+        return True
+    return all(ln.startswith(("grader.check", "grader.export")) for ln in lines)
+
+
+def _watched_namespaces() -> dict[str, Any]:
+    """Objects whose attributes a cheat would patch: compared before and after student code."""
+    import builtins
+    import inspect
+    import math
+    import random
+
+    import numpy
+    import numpy.random
+    import numpy.testing
+    import torch
+    import torch.cuda
+    import torch.nn
+    import torch.nn.functional
+    import torch.random
+    import torch.testing
+
+    import autograder.checks
+
+    return {
+        "builtins": builtins, "math": math, "random": random, "inspect": inspect,
+        "numpy": numpy, "numpy.random": numpy.random, "numpy.testing": numpy.testing,
+        "numpy.ndarray": numpy.ndarray,
+        "torch": torch, "torch.Tensor": torch.Tensor, "torch.nn.Module": torch.nn.Module,
+        "torch.nn.functional": torch.nn.functional, "torch.testing": torch.testing,
+        "torch.cuda": torch.cuda, "torch.random": torch.random,
+        "torch.nn.Parameter": torch.nn.Parameter,
+        "autograder.checks": autograder.checks,
+    }
+
+
+def _fingerprint(value: Any) -> tuple[int, ...]:
+    # A Python function can be changed in place through __code__; include it.
+    code = getattr(value, "__code__", None)
+    defaults = getattr(value, "__defaults__", None)
+    return (id(value), id(code), id(defaults)) if code is not None else (id(value),)
+
+
+def integrity_snapshot() -> dict[str, dict[str, tuple[int, ...]]]:
+    snapshot: dict[str, dict[str, tuple[int, ...]]] = {}
+    for label, namespace in _watched_namespaces().items():
+        items = vars(namespace)
+        snapshot[label] = {name: _fingerprint(value) for name, value in list(items.items())}
+    snapshot["sys.modules"] = {name: (id(sys.modules.get(name)),)
+                               for name in _watched_namespaces() if name in sys.modules}
+    return snapshot
+
+
+def integrity_changes(before: dict[str, dict[str, tuple[int, ...]]]) -> list[str]:
+    """Names that student code replaced or deleted since ``before`` (added names are fine)."""
+    after = integrity_snapshot()
+    changes = []
+    for label, names in before.items():
+        now = after.get(label, {})
+        for name, fingerprint in names.items():
+            if name not in now:
+                changes.append(f"{label}.{name} was deleted")
+            elif now[name] != fingerprint:
+                changes.append(f"{label}.{name} was replaced")
+    return changes
+
+
+def _run_cells(shell: Any, job: Job, channel: socket.socket, out: CappedText) -> list[str]:
+    errors = []
+    for index, source in enumerate(job.cells):
+        if _is_otter_cell(source):
+            continue
+        send_message(channel, {"type": "cell", "index": index})
+        result = shell.run_cell(source, store_history=True)
+        error = result.error_before_exec or result.error_in_exec
+        if error is not None:
+            first = source.strip().splitlines()[0][:60] if source.strip() else ""
+            errors.append(f"cell {index} ({first!r}) raised {type(error).__name__}: "
+                          f"{str(error)[:300]}")
+    return errors
+
+
+def _run_check(function: Callable[..., Any], namespace: dict[str, Any]) -> tuple[str, str]:
+    import inspect
+
+    from autograder.checks import CheckSkipped
+
+    params = list(inspect.signature(function).parameters)
+    kwargs = {p: (namespace if p == "env" else namespace.get(p)) for p in params}
+    try:
+        function(**kwargs)
+    except CheckSkipped as skip:
+        return "skipped", skip.reason
+    except AssertionError as error:
+        return "failed", str(error) or "a check failed"
+    except BaseException as error:  # noqa: BLE001 - a student function may raise anything
+        if isinstance(error, KeyboardInterrupt | SystemExit | GeneratorExit):
+            return "failed", f"the code called stopped the test ({type(error).__name__})"
+        return "failed", f"{type(error).__name__}: {str(error)[:500]}"
+    return "passed", ""
+
+
+def _run_tests(tests: dict[str, Any], namespace: dict[str, Any]) -> list[dict[str, Any]]:
+    """Run every check of every question; each question's module runs in its own namespace."""
+    import builtins
+
+    results = []
+    for question in tests["questions"]:
+        module_ns: dict[str, Any] = {"__builtins__": builtins, "__name__": question["name"]}
+        checks = []
+        try:
+            exec(compile(question["module"], f"<tests {question['name']}>", "exec"), module_ns)
+            load_error = ""
+        except BaseException as error:  # noqa: BLE001
+            load_error = f"{type(error).__name__}: {error}"
+        for check in question["checks"]:
+            function = module_ns.get(check["name"])
+            if load_error or not callable(function):
+                outcome, message = "failed", f"test could not be loaded ({load_error})"
+            else:
+                outcome, message = _run_check(function, namespace)
+            checks.append({"name": check["name"], "outcome": outcome, "message": message})
+        results.append({"name": question["name"], "checks": checks})
+    return results
+
+
+def _python_threads() -> list[str]:
+    import threading
+
+    main = threading.main_thread()
+    return [t.name for t in threading.enumerate() if t is not main and t.is_alive()]
+
+
+def _child(job: Job, channel_fd: int, ctrl_fd: int, shell: Any) -> None:
+    """Runs in the forked child. Never returns."""
+    try:
+        os.close(ctrl_fd)
+        channel = socket.socket(fileno=channel_fd)
+        notes = _isolate(job, channel_fd)
+        _grade_in_child(job, channel, shell, notes)
+    except BaseException as error:  # noqa: BLE001 - report, then die
+        try:
+            send_message(channel, {"type": "error",
+                                   "message": f"{type(error).__name__}: {error}"})
+        except Exception:  # noqa: BLE001
+            pass
+    finally:
+        os._exit(0)
+
+
+def _grade_in_child(job: Job, channel: socket.socket, shell: Any, notes: list[str]) -> None:
+    import random
+
+    import numpy
+    import torch
+
+    import autograder.checks
+
+    autograder.checks.SKIPS_ARE_REPORTED = True
+    random.seed(job.seed)
+    numpy.random.seed(job.seed)
+    torch.manual_seed(job.seed)
+    namespace = shell.user_ns
+    namespace["grader"] = _NoOpGrader()
+    before = integrity_snapshot()
+
+    out = CappedText(job.limits.max_output_bytes)
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+    sys.stdout = sys.stderr = out
+    try:
+        cell_errors = _run_cells(shell, job, channel, out)
+    finally:
+        sys.stdout, sys.stderr = real_stdout, real_stderr
+
+    # Anything still running now could interfere with the tests: refuse to trust them.
+    threads = _python_threads()
+    deadline = time.monotonic() + 1.0
+    while threads and time.monotonic() < deadline:
+        time.sleep(0.05)
+        threads = _python_threads()
+    send_message(channel, {"type": "cells_done", "errors": cell_errors, "notes": notes,
+                           "log": out.getvalue()})
+    tests = recv_message(channel)
+    tampering = integrity_changes(before)
+    if threads:
+        tampering.append(f"student code left {len(threads)} thread(s) running: "
+                         f"{', '.join(threads[:5])}")
+    results = [] if tampering else _run_tests(tests, namespace)
+    tampering += [c for c in integrity_changes(before) if c not in tampering]
+    send_message(channel, {"type": "result", "nonce": tests["nonce"], "questions": results,
+                           "tampering": tampering})
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]))
