@@ -306,7 +306,7 @@ def assert_value(got: Any, expected: Any, *, name: str = "result", show_expected
     """
     if _type(got) is not _type(expected):
         raise AssertionError(
-            f"`{name}` should be a {_type(expected).__name__} -- got: {_describe_type(got)}"
+            f"`{name}` should be of type {_type(expected).__name__} -- got: {_describe_type(got)}"
         )
     if got != expected:
         suffix = f", expected: {expected!r}" if show_expected else ""

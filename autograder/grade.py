@@ -9,6 +9,7 @@ result atomically as it finishes and skips, on a rerun, what is already done.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -95,7 +96,7 @@ class Worker:
         assert self.ctrl is not None
         scratch = tempfile.mkdtemp(prefix=f"w{self.index}-", dir=self.scratch_root)
         job = Job(cells=list(submission.cells), scratch=scratch, limits=limits,
-                  worker=self.index, hide_paths=self.hide_paths, seed=seed)
+                  slot=self.index, hide_paths=self.hide_paths, seed=seed)
         ours, theirs = socket.socketpair()
         try:
             try:
@@ -178,8 +179,12 @@ def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits) 
             message = recv_message(channel)
         except TimeoutError:
             continue
-        except (ChannelClosed, OSError):
-            return kill("crashed", "the submission's process ended before grading finished")
+        except (ChannelClosed, OSError) as error:
+            where = f" (during cell {current_cell})" if current_cell is not None and \
+                not tests_sent else " (during the tests)" if tests_sent else ""
+            detail = f": {error}" if str(error) != "channel closed" else ""
+            return kill("crashed", f"the submission's process ended before grading "
+                                   f"finished{where}{detail}")
         kind = message.get("type")
         if kind == "cell" and not tests_sent:
             current_cell = message.get("index")
@@ -277,12 +282,47 @@ def _hide_paths(bundle: Bundle, paths: list[Path], out_dir: Path | None) -> list
                   if not any(n == c or c in n.parents for n in needed))
 
 
+SLOTS_DIR = Path(tempfile.gettempdir()) / ".autograder-slots"
+
+
+@contextlib.contextmanager
+def _slots(count: int) -> Iterator[list[int]]:
+    """Machine-wide unique slot numbers (each a sandbox uid), held until exit.
+
+    Two grading runs at once (parallel release builds, two CI jobs) must not share a sandbox
+    uid: a worker's clean-up kills every process of its uid.
+    """
+    SLOTS_DIR.mkdir(mode=0o700, exist_ok=True)
+    held: list[tuple[int, int]] = []
+    try:
+        slot = 0
+        while len(held) < count:
+            fd = os.open(SLOTS_DIR / f"{slot}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append((slot, fd))
+            except BlockingIOError:
+                os.close(fd)
+            slot += 1
+        yield [s for s, _ in held]
+    finally:
+        for _, fd in held:
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def worker_pool(count: int, hide_paths: list[str]) -> Iterator[Queue[Worker]]:
     """``count`` started workers, shut down (and their scratch space removed) on exit."""
+    with _slots(count) as slots, _started_workers(slots, hide_paths) as queue:
+        yield queue
+
+
+@contextlib.contextmanager
+def _started_workers(slots: list[int], hide_paths: list[str]) -> Iterator[Queue[Worker]]:
+    count = len(slots)
     scratch_root = Path(tempfile.mkdtemp(prefix="autograder-"))
     os.chmod(scratch_root, 0o711)  # sandbox uids may enter their own scratch dirs, not list
-    workers = [Worker(i, scratch_root, hide_paths) for i in range(count)]
+    workers = [Worker(slot, scratch_root, hide_paths) for slot in slots]
     try:
         with ThreadPoolExecutor(max_workers=count) as starter:
             list(starter.map(lambda w: w.start(), workers))

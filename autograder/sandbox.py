@@ -67,7 +67,7 @@ class Job:
     cells: list[str]
     scratch: str
     limits: Limits
-    worker: int
+    slot: int  # machine-wide unique while running: picks the sandbox uid
     hide_paths: list[str] = field(default_factory=list)
     seed: int = 0
 
@@ -130,8 +130,26 @@ def _prepare_interpreter() -> Any:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
+    # Imported here, once per worker, both to save every submission the time and because
+    # some of them patch torch on import (torch._dynamo wraps torch.manual_seed): that must
+    # happen before the integrity snapshot, not be mistaken for a student's patch.
+    import torch._dynamo  # noqa: F401
+    import torch.nn  # noqa: F401
+    import torch.optim  # noqa: F401
     import torch.testing  # noqa: F401
     import torch.utils.data  # noqa: F401
+
+    try:
+        import sklearn.datasets  # noqa: F401
+        import sklearn.model_selection  # noqa: F401
+    except ImportError:
+        pass
+    try:
+        import tqdm
+
+        tqdm.tqdm.monitor_interval = 0  # no monitor thread left running after a progress bar
+    except ImportError:
+        pass
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
@@ -175,7 +193,7 @@ def _describe_status(status: int) -> dict[str, Any]:
 
 
 def _sandbox_uid(job: Job) -> int | None:
-    return SANDBOX_UID_BASE + job.worker if os.geteuid() == 0 else None
+    return SANDBOX_UID_BASE + job.slot if os.geteuid() == 0 else None
 
 
 def _sweep(job: Job, pid: int) -> None:

@@ -1,0 +1,83 @@
+"""Shared fixtures: every assignment released once per test session into temporary folders,
+with the real otter assign and the real grading engine."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from autograder.release import Release, build_release, find_assignments
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSIGNMENTS = ROOT / "assignments"
+ASSIGNMENT_NAMES = [p.name for p in find_assignments(ASSIGNMENTS)]
+
+
+@pytest.fixture(scope="session")
+def build_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("build")
+
+
+class _Releases(dict):
+    """Assignment name -> Release; a build error is raised where that release is used, so
+    one broken assignment fails its own tests, not everyone's."""
+
+    def __init__(self, built: dict[str, Release | Exception]) -> None:
+        super().__init__(built)
+
+    def __getitem__(self, name: str) -> Release:
+        value = super().__getitem__(name)
+        if isinstance(value, Exception):
+            pytest.fail(f"release of {name} failed: {value}")
+        return value
+
+
+@pytest.fixture(scope="session")
+def releases(build_root: Path) -> dict[str, Release]:
+    """Every assignment built from source (not the committed student/ folder)."""
+    built: dict[str, Release | Exception] = {}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {folder.name: pool.submit(build_release, folder,
+                                            student_root=build_root / "student",
+                                            dist_root=build_root / "dist", force=True)
+                   for folder in find_assignments(ASSIGNMENTS)}
+    for name, future in futures.items():
+        try:
+            built[name] = future.result()
+        except Exception as error:  # noqa: BLE001 - reported by the tests that need it
+            built[name] = error
+    return _Releases(built)
+
+
+def answer_cell_index(nb: dict, question: str) -> int:
+    """Index of the question's answer cell: the tagged cell before its grader.check cell."""
+    last = None
+    for index, cell in enumerate(nb["cells"]):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if "otter_assign_solution_cell" in tags or "otter_answer_cell" in tags:
+            last = index
+        if cell["cell_type"] == "code" and "".join(cell["source"]).strip().startswith(
+                f'grader.check("{question}")'):
+            if last is None:
+                raise LookupError(f"no answer cell before grader.check({question!r})")
+            return last
+    raise LookupError(f"no grader.check({question!r}) cell")
+
+
+def notebook_with_answer(solution: Path, question: str, code: str, dest: Path) -> Path:
+    """The reference solution with one question's answer cell replaced by ``code``."""
+    nb = json.loads(solution.read_text())
+    nb["cells"][answer_cell_index(nb, question)]["source"] = code
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    dest.write_text(json.dumps(nb))
+    return dest
+
+
+def copy_to(src: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(src, dest)
+    return dest
