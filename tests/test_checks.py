@@ -1,0 +1,239 @@
+"""The check helpers: each kind of mismatch gives its own message; CUDA-only checks skip."""
+
+from __future__ import annotations
+
+import random
+from unittest import mock
+
+import numpy as np
+import pytest
+import torch
+
+from autograder import checks
+from autograder.checks import (
+    CheckSkipped,
+    assert_close,
+    assert_device,
+    assert_dtype,
+    assert_equal_state_dicts,
+    assert_raises,
+    assert_shape,
+    assert_shares_memory,
+    assert_tensor,
+    assert_value,
+    device_type,
+    preserved_rng,
+    seeded,
+    skip_without_cuda,
+)
+
+
+def message_of(call) -> str:
+    with pytest.raises(AssertionError) as info:
+        call()
+    return str(info.value)
+
+
+# --- the three big errors, then values --------------------------------------------------------
+
+
+def test_matching_tensor_passes():
+    assert_tensor(torch.arange(6.0).reshape(2, 3), torch.arange(6.0).reshape(2, 3), name="x")
+
+
+def test_not_a_tensor_names_the_type_and_the_placeholder():
+    assert "got: list" in message_of(lambda: assert_tensor([1, 2], torch.ones(2), name="x"))
+    assert "placeholder" in message_of(lambda: assert_tensor(..., torch.ones(2), name="x"))
+    assert "did you assign it" in message_of(lambda: assert_tensor(None, torch.ones(2)))
+
+
+def test_wrong_shape_says_got_and_expected_and_spots_a_transpose():
+    msg = message_of(lambda: assert_tensor(torch.ones(3, 2), torch.ones(2, 3), name="x"))
+    assert msg == "`x` has the wrong shape -- got: (3, 2), expected: (2, 3) (transposed?)"
+
+
+def test_extra_dimension_of_size_one_gets_a_hint():
+    msg = message_of(lambda: assert_shape(torch.ones(1, 3), (3,), name="v"))
+    assert "got: (1, 3), expected: (3,)" in msg and "size 1" in msg
+
+
+def test_wrong_dtype_is_reported_before_values():
+    msg = message_of(lambda: assert_tensor(torch.ones(3, dtype=torch.int64), torch.zeros(3),
+                                           name="x"))
+    assert msg == "`x` has the wrong dtype -- got: torch.int64, expected: torch.float32"
+
+
+def test_wrong_device_uses_the_meta_device():
+    msg = message_of(lambda: assert_tensor(torch.ones(3), torch.ones(3, device="meta"),
+                                           name="x"))
+    assert msg == "`x` is on the wrong device -- got: cpu, expected: meta"
+
+
+def test_wrong_values_give_count_and_first_index_not_the_whole_tensor():
+    expected = torch.arange(12.0).reshape(3, 4)
+    got = expected.clone()
+    got[1, 2] = -1.0
+    got[2, 3] = -5.0
+    msg = message_of(lambda: assert_tensor(got, expected, name="x"))
+    assert "2 of 12 elements differ" in msg
+    assert "first at index (1, 2): got: -1, expected: 6" in msg
+    assert "11" not in msg  # no dump of the expected tensor
+
+
+def test_show_values_false_hides_the_numbers():
+    msg = message_of(lambda: assert_tensor(torch.zeros(2), torch.ones(2), show_values=False))
+    assert "first at index (0,)" in msg and "expected: 1" not in msg
+
+
+def test_tolerance_accepts_float_noise_but_exact_does_not():
+    a = torch.tensor([1.0, 2.0])
+    b = a + 1e-7
+    assert_tensor(b, a)
+    with pytest.raises(AssertionError):
+        assert_tensor(b, a, exact=True)
+
+
+def test_nan_matches_nan():
+    assert_tensor(torch.tensor([float("nan"), 1.0]), torch.tensor([float("nan"), 1.0]),
+                  exact=True)
+
+
+def test_tensor_subclass_is_refused_because_it_could_lie_to_torch_equal():
+    class Liar(torch.Tensor):
+        @classmethod
+        def __torch_function__(cls, func, types, args=(), kwargs=None):
+            return True
+
+    liar = torch.zeros(3).as_subclass(Liar)
+    assert "plain torch.Tensor" in message_of(lambda: assert_tensor(liar, torch.ones(3)))
+
+
+def test_helpers_use_references_taken_before_student_code():
+    with mock.patch("torch.equal", lambda *a: True), mock.patch("torch.isclose") as fake:
+        fake.return_value = torch.tensor([True, True])
+        with pytest.raises(AssertionError):
+            assert_tensor(torch.zeros(2), torch.ones(2))
+
+
+def test_dtype_and_value_helpers():
+    assert "got: torch.float64" in message_of(
+        lambda: assert_dtype(torch.zeros(1, dtype=torch.float64), torch.float32))
+    assert message_of(lambda: assert_value(3, 4, name="n")) == \
+        "`n` has the wrong value -- got: 3, expected: 4"
+    assert "expected" not in message_of(lambda: assert_value(3, 4, show_expected=False))
+    assert "of type int" in message_of(lambda: assert_value("3", 3))
+    assert_close(torch.tensor(0.1 + 0.2), 0.3)
+    assert "single number" in message_of(lambda: assert_close(torch.ones(2), 1.0))
+    assert "should be a number" in message_of(lambda: assert_close(True, 1.0))
+
+
+def test_shares_memory_tells_views_from_copies():
+    base = torch.arange(6)
+    assert_shares_memory(base.view(2, 3), base)
+    assert "got: a copy" in message_of(lambda: assert_shares_memory(base.clone(), base))
+    array = np.arange(3)
+    assert_shares_memory(torch.from_numpy(array), array)
+    assert_shares_memory(torch.tensor(array), array, shared=False)
+    assert "got: a view" in message_of(
+        lambda: assert_shares_memory(torch.from_numpy(array), array, shared=False))
+
+
+def test_state_dicts_compare_keys_then_tensors():
+    torch.manual_seed(0)
+    a = torch.nn.Linear(2, 2).state_dict()
+    b = {k: v.clone() for k, v in a.items()}
+    assert_equal_state_dicts(b, a)
+    b["weight"][0, 0] += 1
+    assert "state_dict['weight']" in message_of(lambda: assert_equal_state_dicts(b, a))
+    assert "missing: ['bias']" in message_of(
+        lambda: assert_equal_state_dicts({"weight": a["weight"]}, a))
+
+
+def test_assert_raises_checks_the_type_not_the_words():
+    assert_raises(RuntimeError, lambda: torch.ones(2, 3) @ torch.ones(2, 3))
+    assert "did not raise" in message_of(lambda: assert_raises(ValueError, lambda: None))
+    assert "got: ZeroDivisionError" in message_of(
+        lambda: assert_raises(ValueError, lambda: 1 / 0))
+
+
+# --- devices ----------------------------------------------------------------------------------
+
+
+def test_device_by_type_semantics():
+    assert_device(torch.ones(1), "cpu")
+    assert_device(torch.ones(1, device="meta"), "meta")
+    assert_device(torch.device("cuda:0"), "cuda")  # "cuda" accepts any index
+    assert "got: cuda:0, expected: cuda:1" in message_of(
+        lambda: assert_device(torch.device("cuda:0"), "cuda:1"))
+    model = torch.nn.Linear(2, 2).to("meta")
+    assert device_type(model) == "meta"
+    assert_device(model, "meta", name="model")
+    assert "wrong device" in message_of(lambda: assert_device(model, "cpu", name="model"))
+    assert "no parameters" in message_of(lambda: device_type(torch.nn.ReLU()))
+
+
+# --- skipping checks that need CUDA -------------------------------------------------------------
+
+
+def test_without_cuda_the_engine_reports_a_skip():
+    with mock.patch.object(checks, "_cuda_is_available", lambda: False), \
+            mock.patch.object(checks, "SKIPS_ARE_REPORTED", True):
+        with pytest.raises(CheckSkipped) as info:
+            skip_without_cuda()
+    assert "CUDA" in info.value.reason
+    assert not isinstance(info.value, Exception)  # `except Exception` cannot swallow it
+
+
+def test_without_cuda_otter_grader_check_returns_early_instead_of_failing():
+    with mock.patch.object(checks, "_cuda_is_available", lambda: False), \
+            mock.patch.object(checks, "SKIPS_ARE_REPORTED", False):
+        assert skip_without_cuda() is True
+
+
+def test_with_cuda_simulated_the_check_runs():
+    with mock.patch.object(checks, "_cuda_is_available", lambda: True), \
+            mock.patch.object(checks, "SKIPS_ARE_REPORTED", True):
+        assert skip_without_cuda() is False
+
+
+def test_a_student_patching_cuda_availability_changes_nothing():
+    real = torch.cuda.is_available()
+    with mock.patch("torch.cuda.is_available", lambda: not real):
+        assert checks.cuda_available() is real
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_on_a_real_gpu_placement_is_checked():
+    assert_device(torch.ones(1, device="cuda"), "cuda:0")
+    assert skip_without_cuda() is False
+
+
+# --- seeded expectations ------------------------------------------------------------------------
+
+
+def test_seeded_recomputes_without_disturbing_the_student_rng():
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    reference = (torch.rand(2), np.random.rand(), random.random())
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    with seeded(42):
+        inside = torch.rand(3)
+        np.random.rand()
+        random.random()
+    after = (torch.rand(2), np.random.rand(), random.random())
+    assert torch.equal(reference[0], after[0]) and reference[1:] == after[1:]
+    torch.manual_seed(42)
+    assert torch.equal(inside, torch.rand(3))
+
+
+def test_preserved_rng_restores_after_an_error():
+    torch.manual_seed(5)
+    expected = torch.rand(1)
+    torch.manual_seed(5)
+    with pytest.raises(ZeroDivisionError), preserved_rng():
+        torch.rand(10)
+        1 / 0
+    assert torch.equal(torch.rand(1), expected)

@@ -1,0 +1,215 @@
+"""The release: what students get, what stays hidden, reproducibility, and clear errors."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import ASSIGNMENT_NAMES, ASSIGNMENTS, ROOT
+
+from autograder.bundle import load_bundle
+from autograder.errors import ReleaseError
+from autograder.release import build_release, find_instructor_notebook, read_instructor_notebook
+
+
+def _solution_and_given_lines(solution: Path) -> tuple[set[str], set[str]]:
+    """Lines of the reference solution's answers (``# SOLUTION`` lines, BEGIN/END SOLUTION
+    blocks) and every other line of the notebook (prose, set-up, code given to students)."""
+    answers: set[str] = set()
+    given: set[str] = set()
+    for cell in json.loads(solution.read_text())["cells"]:
+        is_answer_cell = "otter_assign_solution_cell" in cell["metadata"].get("tags", [])
+        inside = False
+        for line in "".join(cell["source"]).splitlines():
+            stripped = line.strip()
+            if stripped.endswith("# END SOLUTION"):
+                inside = False
+            elif is_answer_cell and (inside or re.search(r"#\s*SOLUTION\s*$", stripped)):
+                code = re.sub(r"#\s*SOLUTION\s*$", "", stripped).strip()
+                if len(code) > 12 and not code.startswith("#"):
+                    answers.add(code)
+            else:
+                given.add(stripped)
+            if stripped.endswith("# BEGIN SOLUTION"):
+                inside = True
+    return answers, given
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_student_release_has_no_solution_and_no_hidden_test(releases, name):
+    release = releases[name]
+    text = release.student_notebook.read_text()
+    nb = json.loads(text)
+    student_code = "\n".join("".join(c["source"]) for c in nb["cells"]
+                             if c["cell_type"] == "code")
+    answers, given = _solution_and_given_lines(release.solution)
+    leaked = sorted(line for line in answers if line in student_code and line not in given)
+    assert not leaked, f"solution code in the student release: {leaked[:5]}"
+    assert "# SOLUTION" not in student_code and "BEGIN SOLUTION" not in student_code
+    bundle = load_bundle(release.bundle)
+    public_tests = nb["metadata"]["otter"]["tests"]
+    for question in bundle.questions:
+        hidden = [c.name for c in question.checks if c.hidden]
+        public = [c.name for c in question.checks if not c.hidden]
+        assert hidden and public, f"{question.name} needs public and hidden tests"
+        for test in hidden:
+            assert test not in text, f"hidden test {test} is in the student release"
+        for test in public:
+            assert test in public_tests[question.name], f"public test {test} missing"
+    shipped = sorted(p.relative_to(release.student_notebook.parent).as_posix()
+                     for p in release.student_notebook.parent.rglob("*") if p.is_file())
+    assert shipped == ["README.md", "autograder/__init__.py", "autograder/checks.py",
+                       release.student_notebook.name]
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_committed_student_release_is_up_to_date(releases, name):
+    built = releases[name].student_notebook.parent
+    committed = ROOT / "student" / name
+    assert committed.is_dir(), f"student/{name} is not committed: run `make release`"
+    files = sorted(p.relative_to(built) for p in built.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(committed) for p in committed.rglob("*")
+                           if p.is_file() and "__pycache__" not in p.parts)
+    stale = [str(f) for f in files if (built / f).read_bytes() != (committed / f).read_bytes()]
+    assert not stale, f"student/{name} is stale against its source ({stale}): make release"
+
+
+def test_instructor_notebooks_are_stored_without_outputs():
+    for name in ASSIGNMENT_NAMES:
+        nb = nbformat.read(find_instructor_notebook(ASSIGNMENTS / name), as_version=4)
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                assert not cell.outputs and cell.execution_count is None, name
+
+
+def test_building_twice_gives_identical_files_and_skips_when_unchanged(tmp_path, releases):
+    folder = ASSIGNMENTS / "01-tensors"
+    first = releases["01-tensors"]
+    again = build_release(folder, student_root=tmp_path / "student",
+                          dist_root=tmp_path / "dist", force=True)
+    assert again.rebuilt
+    for a, b in [(first.student_notebook, again.student_notebook), (first.bundle, again.bundle),
+                 (first.solution, again.solution)]:
+        assert a.read_bytes() == b.read_bytes(), f"{a.name} differs between two builds"
+    unchanged = build_release(folder, student_root=tmp_path / "student",
+                              dist_root=tmp_path / "dist")
+    assert not unchanged.rebuilt
+
+
+def test_bundle_is_gradescope_shaped(releases):
+    with zipfile.ZipFile(releases["01-tensors"].bundle) as zf:
+        names = set(zf.namelist())
+        assert {"run_autograder", "setup.sh", "requirements.txt", "autograder/grade.py",
+                "autograder/checks.py", "otter_config.json"} <= names
+        assert any(n.startswith("tests/q") for n in names)
+        assert zf.getinfo("run_autograder").external_attr >> 16 & 0o111
+        assert all(i.date_time == (2020, 1, 1, 0, 0, 0) for i in zf.infolist())
+
+
+# --- malformed instructor notebooks -----------------------------------------------------------
+
+
+def _broken_copy(tmp_path: Path, edit) -> Path:
+    """A copy of the tensors notebook in its own assignment folder, changed by ``edit``."""
+    source = find_instructor_notebook(ASSIGNMENTS / "01-tensors")
+    folder = tmp_path / "assignments" / "01-tensors"
+    folder.mkdir(parents=True)
+    nb = nbformat.read(source, as_version=4)
+    edit(nb)
+    nbformat.write(nb, folder / source.name)
+    return folder
+
+
+def _cell(nb, startswith: str, after: int = 0) -> int:
+    return next(i for i, c in enumerate(nb.cells)
+                if i >= after and c.source.lstrip().startswith(startswith))
+
+
+def _question_start(nb, name: str) -> int:
+    return next(i for i, c in enumerate(nb.cells) if c.cell_type == "raw" and
+                c.source.startswith("# BEGIN QUESTION") and f"name: {name}" in c.source)
+
+
+def _bad_yaml(nb):
+    nb.cells[_cell(nb, "# ASSIGNMENT CONFIG")].source += "\ntests: [unclosed\n"
+
+
+def _no_tests(nb):
+    start = _question_start(nb, "q2")
+    begin, end = _cell(nb, "# BEGIN TESTS", start), _cell(nb, "# END TESTS", start)
+    del nb.cells[begin:end + 1]
+
+
+def _no_end(nb):
+    del nb.cells[_cell(nb, "# END QUESTION", _question_start(nb, "q3"))]
+
+
+def _test_without_points(nb):
+    start = _question_start(nb, "q2")
+    test = _cell(nb, '""" # BEGIN TEST CONFIG', start)
+    nb.cells[test].source = re.sub(r"points: *[0-9.]+\n", "", nb.cells[test].source)
+
+
+@pytest.mark.parametrize(("edit", "question", "words"), [
+    (_bad_yaml, None, "ASSIGNMENT CONFIG is not valid YAML"),
+    (_no_tests, "q2", "has no tests"),
+    (_no_end, "q3", "missing # END QUESTION"),
+    (_test_without_points, "q2", "must state its points"),
+])
+def test_malformed_notebook_names_notebook_question_and_problem(tmp_path, edit, question, words):
+    folder = _broken_copy(tmp_path, edit)
+    with pytest.raises(ReleaseError) as info:
+        read_instructor_notebook(find_instructor_notebook(folder))
+    message = str(info.value)
+    assert "tensors.ipynb" in message and words in message
+    if question:
+        assert f"question {question}" in message
+
+
+def test_not_a_notebook_is_a_clear_error(tmp_path):
+    folder = tmp_path / "assignments" / "09-x"
+    folder.mkdir(parents=True)
+    (folder / "x.ipynb").write_text('{"cells": [')
+    with pytest.raises(ReleaseError, match="x.ipynb: is not a readable notebook"):
+        read_instructor_notebook(folder / "x.ipynb")
+
+
+def test_solution_failing_its_own_test_is_refused_with_the_failing_check(tmp_path):
+    def wrong_q3(nb):
+        start = _question_start(nb, "q3")
+        answer = _cell(nb, "# BEGIN SOLUTION", start) + 1
+        nb.cells[answer].source = re.sub(r"torch\.zeros\(", "torch.ones(",
+                                         nb.cells[answer].source)
+
+    folder = _broken_copy(tmp_path, wrong_q3)
+    with pytest.raises(ReleaseError) as info:
+        build_release(folder, student_root=tmp_path / "student", dist_root=tmp_path / "dist")
+    message = str(info.value)
+    assert "question q3" in message and "fails its own test" in message
+    assert "wrong values" in message
+
+
+def test_cli_reports_a_malformed_notebook_without_a_traceback(tmp_path):
+    _broken_copy(tmp_path, _no_tests)
+    shutil.copy(ROOT / "constraints.txt", tmp_path)
+    run = subprocess.run([sys.executable, "-m", "autograder", "release", "01-tensors"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        "autograder: error: assignments/01-tensors/tensors.ipynb, question q2: has no tests "
+        "(add a # BEGIN TESTS block)"]
+
+
+def test_cli_unknown_assignment(tmp_path):
+    (tmp_path / "assignments").mkdir()
+    run = subprocess.run([sys.executable, "-m", "autograder", "release", "nope"],
+                         cwd=tmp_path, capture_output=True, text=True)
+    assert run.returncode == 1 and "no assignment named 'nope'" in run.stderr
