@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install release demo test lint bench clean
+.PHONY: install release examples demo test lint bench clean
 
 install: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 release: $(STAMP)
 	$(BIN)/autograder release
+
+# The shipped example submissions (examples/), made from the releases and tests/answers.
+examples: release
+	$(BIN)/python tests/make_examples.py
 
 demo: release
 	$(BIN)/autograder grade-examples --out out/demo

@@ -168,7 +168,8 @@ def _require_tensor(got: Any, name: str) -> torch.Tensor:
     raise AssertionError(f"`{name}` should be a torch.Tensor -- got: {_describe_type(got)}")
 
 
-def assert_shape(got: Any, expected: tuple[int, ...] | torch.Size, *, name: str = "result") -> None:
+def assert_shape(got: Any, expected: tuple[int, ...] | torch.Size, *,
+                 name: str = "result") -> None:
     """Assert a tensor's shape, with a hint when it is the transpose of the expected one."""
     tensor = _require_tensor(got, name)
     have, want = tuple(tensor.shape), tuple(expected)
@@ -299,14 +300,16 @@ def assert_close(
     raise AssertionError(f"`{name}` has the wrong value -- got: {got}")
 
 
-def assert_value(got: Any, expected: Any, *, name: str = "result", show_expected: bool = True) -> None:
+def assert_value(got: Any, expected: Any, *, name: str = "result",
+                 show_expected: bool = True) -> None:
     """Assert a plain Python value (int, str, bool, tuple, ...) equals ``expected``, type included.
 
     ``show_expected=False`` keeps the answer out of the message, for public checks.
     """
     if _type(got) is not _type(expected):
         raise AssertionError(
-            f"`{name}` should be of type {_type(expected).__name__} -- got: {_describe_type(got)}"
+            f"`{name}` should be of type {_type(expected).__name__} -- got: "
+            f"{_describe_type(got)}"
         )
     if got != expected:
         suffix = f", expected: {expected!r}" if show_expected else ""
@@ -314,7 +317,7 @@ def assert_value(got: Any, expected: Any, *, name: str = "result", show_expected
 
 
 def assert_shares_memory(a: Any, b: Any, *, name: str = "result", shared: bool = True) -> None:
-    """Assert tensor/array ``a`` does (or, with ``shared=False``, does not) share memory with ``b``."""
+    """Assert tensor/array ``a`` shares memory with ``b`` (``shared=False``: does not)."""
 
     def address(x: Any) -> tuple[int, int]:
         if _isinstance(x, np.ndarray):

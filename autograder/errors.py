@@ -11,7 +11,7 @@ class AutograderError(Exception):
 
 
 class ReleaseError(AutograderError):
-    """An instructor notebook cannot be released. Names the notebook, the question and the problem."""
+    """An instructor notebook cannot be released; names the notebook, question and problem."""
 
     def __init__(self, notebook: Path | str, problem: str, *, question: str | None = None) -> None:
         self.notebook = str(notebook)

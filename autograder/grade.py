@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from queue import Queue
 from typing import Any
@@ -46,6 +46,7 @@ class Outcome:
     questions: tuple[dict[str, Any], ...] = ()
     log: str = ""
     cell_errors: tuple[str, ...] = ()
+    peak_memory_mb: float = 0.0
 
 
 class Worker:
@@ -118,10 +119,9 @@ class Worker:
                 self._restart()
                 exited = {"status": {}}
             if outcome.status == "crashed":
-                outcome = Outcome("crashed", f"{outcome.message}: "
-                                  f"{_describe_exit(exited.get('status', {}))}",
-                                  log=outcome.log, cell_errors=outcome.cell_errors)
-            return outcome
+                outcome = replace(outcome, message=f"{outcome.message}: "
+                                  f"{_describe_exit(exited.get('status', {}))}")
+            return replace(outcome, peak_memory_mb=round(exited.get("max_rss_kb", 0) / 1024, 1))
         finally:
             ours.close()
             with contextlib.suppress(OSError):
@@ -248,7 +248,7 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
     return SubmissionResult(
         submission=submission.stem, source=str(submission.path), assignment=bundle.assignment,
         status=outcome.status, questions=tuple(questions), message=message[:4000],
-        duration=round(duration, 3), log=outcome.log)
+        duration=round(duration, 3), peak_memory_mb=outcome.peak_memory_mb, log=outcome.log)
 
 
 def ungradable(bundle: Bundle, submission: Submission, status: Status,
@@ -365,23 +365,25 @@ def grade_submissions(
     lock = threading.Lock()
     done = 0
 
-    def finish(index: int, result: SubmissionResult) -> None:
+    def finish(index: int, result: SubmissionResult, *, reused: bool = False) -> None:
         nonlocal done
         with lock:
             results[index] = result
             done += 1
-            if out_dir is not None:
+            if out_dir is not None and reused:
+                reports.render_result(Path(out_dir), result)
+            elif out_dir is not None:
                 reports.write_result(Path(out_dir), result, fingerprints[index])
                 reports.write_gradebook(Path(out_dir), bundle, stems, results)
             if progress is not None:
                 progress(result, done, len(paths))
 
     pending = []
-    for index, (path, stem) in enumerate(zip(paths, stems, strict=True)):
+    for index, stem in enumerate(stems):
         previous = reports.read_result(Path(out_dir), stem, fingerprints[index]) \
             if out_dir is not None else None
         if previous is not None:
-            finish(index, previous)
+            finish(index, previous, reused=True)
         else:
             pending.append(index)
     if out_dir is not None:

@@ -57,7 +57,7 @@ def bundle_entries() -> dict[str, bytes]:
 
 
 def run_gradescope(root: Path) -> int:
-    """Grade ``root/submission`` with ``root/source``; always write ``root/results/results.json``."""
+    """Grade ``root/submission`` with ``root/source``; always write results/results.json."""
     from autograder.grade import grade_submissions
 
     results_path = root / "results" / "results.json"

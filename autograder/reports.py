@@ -154,6 +154,11 @@ def write_result(out_dir: Path, result: SubmissionResult, fingerprint: str) -> N
     """Write the record first (resume reads it), then its renderings."""
     record = {"fingerprint": fingerprint, "result": result.to_json()}
     atomic_write(out_dir / RECORDS / f"{result.submission}.json", json.dumps(record, indent=1))
+    render_result(out_dir, result)
+
+
+def render_result(out_dir: Path, result: SubmissionResult) -> None:
+    """The files made from a record: Gradescope JSON and feedback."""
     atomic_write(out_dir / "results" / f"{result.submission}.json",
                   json.dumps(gradescope_json(result), indent=1))
     atomic_write(out_dir / "feedback" / f"{result.submission}.md", feedback_markdown(result))
@@ -169,3 +174,20 @@ def read_result(out_dir: Path, stem: str, fingerprint: str) -> SubmissionResult 
         return SubmissionResult.from_json(record["result"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+
+
+def load_results(out_dir: Path) -> list[SubmissionResult]:
+    """Every finished result of an output folder, in gradebook order (for reports, exports)."""
+    out_dir = Path(out_dir)
+    order = {}
+    gradebook = out_dir / "grades.csv"
+    if gradebook.exists():
+        with open(gradebook, newline="", encoding="utf-8") as handle:
+            order = {row["submission"]: i for i, row in enumerate(csv.DictReader(handle))}
+    results = []
+    for path in sorted((out_dir / RECORDS).glob("*.json")):
+        try:
+            results.append(SubmissionResult.from_json(json.loads(path.read_text())["result"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return sorted(results, key=lambda r: (order.get(r.submission, len(order)), r.submission))

@@ -52,6 +52,7 @@ class SubmissionResult:
     questions: tuple[QuestionResult, ...]
     message: str = ""  # for the instructor: why it was not graded, or notes (output cut, ...)
     duration: float = 0.0  # seconds of wall time
+    peak_memory_mb: float = 0.0  # the sandboxed process's peak resident memory
     log: str = field(default="", repr=False)  # captured student output (capped)
 
     @property

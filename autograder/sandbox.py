@@ -181,9 +181,10 @@ def main(ctrl_fd: int) -> None:
             _child(job, channel_fd, ctrl.fileno(), shell)  # never returns
         os.close(channel_fd)
         send_message(ctrl, {"type": "started", "pid": pid})
-        _, status = os.waitpid(pid, 0)
+        _, status, usage = os.wait4(pid, 0)
         _sweep(job, pid)
-        send_message(ctrl, {"type": "exited", "status": _describe_status(status)})
+        send_message(ctrl, {"type": "exited", "status": _describe_status(status),
+                            "max_rss_kb": usage.ru_maxrss})
 
 
 def _describe_status(status: int) -> dict[str, Any]:

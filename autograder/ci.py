@@ -1,0 +1,140 @@
+"""``autograder ci``: what a CI job needs in one command.
+
+Resolve the assignment (building its bundle if needed), grade a folder of submissions into
+an output folder (gradebook, Gradescope results, feedback), and write a Markdown summary of
+the class: to ``OUT/summary.md``, and appended to a CI summary file such as GitHub's
+``$GITHUB_STEP_SUMMARY``. Scores never fail the job; only a grader that could not run does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.errors import AutograderError
+from autograder.reports import atomic_write
+from autograder.results import STATUSES, SubmissionResult
+from autograder.sandbox import Limits
+
+SUMMARY_FILE = "summary.md"
+MESSAGE_CHARS = 300  # of each ungraded submission's reason, in the summary
+
+
+@dataclass(frozen=True)
+class QuestionStats:
+    """How the class did on one question."""
+
+    name: str
+    full_marks: int  # submissions with every point of the question
+    counted: int  # submissions where the question had points (all its checks skipped: not)
+    mean_score: float  # over all submissions; ungraded ones count 0, as in the gradebook
+    max_points: float
+
+    @property
+    def pass_rate(self) -> float | None:
+        return self.full_marks / self.counted if self.counted else None
+
+
+def question_stats(results: Sequence[SubmissionResult]) -> list[QuestionStats]:
+    """Per question, in the bundle's order: pass rate (full marks) and mean score."""
+    names = list(dict.fromkeys(q.name for r in results for q in r.questions))
+    stats = []
+    for name in names:
+        found = [q for r in results for q in r.questions if q.name == name]
+        counted = [q for q in found if q.possible > 0]
+        stats.append(QuestionStats(
+            name=name, full_marks=sum(1 for q in counted if q.score >= q.possible),
+            counted=len(counted), mean_score=sum(q.score for q in found) / len(results),
+            max_points=max(q.possible for q in found)))
+    return stats
+
+
+def _points(value: float) -> str:
+    return f"{value:g}"
+
+
+def _cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(str(text).split()).replace("|", "\\|")
+
+
+def _code(text: str) -> str:
+    """Text shown literally (a code span): messages can quote student output, which must not
+    render as Markdown or HTML in the CI page."""
+    text = " ".join(text.split())
+    if len(text) > MESSAGE_CHARS:
+        text = text[:MESSAGE_CHARS] + "..."
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence} {text} {fence}"
+
+
+def summary_markdown(results: Sequence[SubmissionResult], *, assignment: str) -> str:
+    """The class at a glance, as GitHub-flavoured Markdown: one row per submission, then per
+    question the pass rate (fraction of submissions with full marks) and the mean score."""
+    lines = [f"## Grading: {_cell(assignment)}", ""]
+    if not results:
+        return "\n".join([*lines, "No submissions to grade.", ""])
+    counts = {s: sum(1 for r in results if r.status == s) for s in STATUSES}
+    mean = sum(r.percent for r in results) / len(results)
+    lines += [f"{len(results)} submission(s): "
+              + ", ".join(f"{n} {s}" for s, n in counts.items() if n)
+              + f". Mean {mean:.1f}%.", ""]
+    lines += ["| submission | status | score | percent |", "|:--|:--|--:|--:|"]
+    for r in results:
+        lines.append(f"| {_cell(r.submission)} | {r.status} | {_points(r.score)} / "
+                     f"{_points(r.possible)} | {r.percent:.1f}% |")
+    lines += ["", "### Questions", "",
+              "Pass rate: the fraction of submissions with full marks on the question.", "",
+              "| question | pass rate | full marks | mean score |", "|:--|--:|--:|--:|"]
+    for q in question_stats(results):
+        rate = "n/a (no points)" if q.pass_rate is None else f"{100 * q.pass_rate:.1f}%"
+        lines.append(f"| {_cell(q.name)} | {rate} | {q.full_marks} / {q.counted} | "
+                     f"{q.mean_score:.2f} / {_points(q.max_points)} |")
+    ungraded = [r for r in results if r.status != "graded"]
+    if ungraded:
+        lines += ["", "### Not graded (scored 0)", ""]
+        lines += [f"- {_cell(r.submission)} ({r.status}): {_code(r.message)}" for r in ungraded]
+    return "\n".join([*lines, ""])
+
+
+def write_summaries(markdown: str, out: Path, summary_path: Path | None) -> None:
+    """``OUT/summary.md`` (replaced) and the CI's summary file (appended to, as GitHub
+    expects: every step may add to it)."""
+    atomic_write(Path(out) / SUMMARY_FILE, markdown)
+    if summary_path is not None:
+        with open(summary_path, "a", encoding="utf-8") as handle:
+            handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
+
+
+def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None = None,
+           limits: Limits | None = None, summary_path: Path | None = None) -> int:
+    """Grade the folder ``submissions`` for ``assignment`` (a name or a bundle) into ``out``
+    and write the summaries. Returns 0 whatever the scores; raises ``AutograderError`` (the
+    CLI prints it and exits 1) when grading could not run: unknown assignment, a bundle that
+    does not build, no submissions folder, grading workers that do not start."""
+    from autograder.bundle import load_bundle
+    from autograder.cli import Progress, print_gradebook, resolve_bundle
+    from autograder.grade import grade_submissions
+    from autograder.submission import collect_submissions
+
+    submissions, out = Path(submissions), Path(out)
+    if not submissions.is_dir():
+        raise AutograderError(f"no submissions folder {submissions}")
+    bundle = resolve_bundle(assignment)
+    name = load_bundle(bundle).assignment
+    progress = Progress(len(collect_submissions([submissions])))
+    try:
+        results = grade_submissions(bundle, [submissions], workers=workers, limits=limits,
+                                    out_dir=out, progress=progress)
+    except (OSError, RuntimeError) as error:
+        raise AutograderError(f"grading {name} failed: {error}") from error
+    finally:
+        progress.close()
+    write_summaries(summary_markdown(results, assignment=name), out, summary_path)
+    print_gradebook(results)
+    where = f" and {summary_path}" if summary_path is not None else ""
+    print(f"\n{name}: wrote {out / 'grades.csv'}, results/, feedback/, "
+          f"{out / SUMMARY_FILE}{where}")
+    return 0

@@ -1,0 +1,353 @@
+"""Grading on a Dask cluster: the same engine on every Dask worker, the outputs written here.
+
+Two sides, one trust boundary each:
+
+- the **client** (``grade_submissions_on_cluster``, the trusted grader on the machine that runs
+  the command) reads the bundle and the submissions, sends each runnable submission to the
+  cluster as plain data, and writes every result as it arrives, exactly as
+  ``grade.grade_submissions`` does: atomic files, resume, one gradebook row per submission;
+- each **Dask task** (``grade_on_worker``) grades one submission with ``autograder.grade``'s
+  engine on the Dask worker's machine: a pool of sandbox workers (zygotes), started on first
+  use in that Dask worker process and kept warm across tasks. Its answer is the
+  ``SubmissionResult`` as JSON, never a pickle of engine objects.
+
+The cluster is trusted infrastructure: the bundle, hidden tests included, travels to the Dask
+workers (they need it to grade). On each of them it lives in a private temporary folder
+(mode 700) that the sandbox covers with an empty mount, like the bundle's folder when grading
+locally, so student code sees it no more than it does locally. The folders the client's
+grading would hide (other submissions, the output folder) are hidden too where they exist on
+the worker's machine. Every Dask worker must run the same autograder as the client: a task
+refuses to grade with different engine sources (see ``engine_digest``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import dataclasses
+import hashlib
+import io
+import json
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from pathlib import Path
+from queue import Queue
+from typing import Any
+
+from distributed import Client, as_completed, get_worker
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from autograder.bundle import Bundle, load_bundle
+from autograder.errors import AutograderError
+from autograder.grade import (
+    ProgressCallback,
+    Worker,
+    _fingerprint,
+    _hide_paths,
+    _score,
+    ungradable,
+    worker_pool,
+)
+from autograder.results import SubmissionResult
+from autograder.sandbox import Limits
+from autograder.submission import (
+    Submission,
+    collect_submissions,
+    read_submission,
+    unique_stems,
+)
+
+CONNECT_SECONDS = 5.0  # reaching the scheduler; an unreachable one fails this fast
+WORKERS_SECONDS = 60.0  # a reachable cluster with no worker at all
+PLUGIN_NAME = "autograder-engine"
+
+
+# The modules whose code decides a result: the same on the client and every Dask worker.
+ENGINE_MODULES = ("bundle", "checks", "grade", "results", "sandbox", "submission")
+
+
+def engine_digest() -> str:
+    """sha256 of the engine's sources: a Dask worker grades only with the same engine as the
+    client, so a cluster gives the scores a local run gives."""
+    digest = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for name in ENGINE_MODULES:
+        digest.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes())
+    return digest.hexdigest()
+
+
+ENGINE_DIGEST = engine_digest()  # of the code this process loaded (close enough: at import)
+
+
+# --- the Dask worker's side -------------------------------------------------------------------
+
+
+class _Engine:
+    """This Dask worker process's grading engine: a private folder for bundles and submission
+    files, and a warm pool of sandbox workers. Started on first use, closed with the process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.exit = contextlib.ExitStack()
+        self.root: Path | None = None
+        self.pool: Queue[Worker] | None = None
+        self.bundles: dict[str, Bundle] = {}
+
+    def start(self, sandbox_workers: int) -> tuple[Path, Queue[Worker]]:
+        with self.lock:
+            if self.pool is None or self.root is None:
+                root = Path(tempfile.mkdtemp(prefix="autograder-dask-"))  # mode 700
+                self.exit.callback(shutil.rmtree, root, True)
+                self.pool = self.exit.enter_context(
+                    worker_pool(sandbox_workers, _worker_hide_paths([str(root)])))
+                self.root = root
+            return self.root, self.pool
+
+    def bundle(self, root: Path, data: bytes, info: dict[str, str]) -> Bundle:
+        """The client's bundle, written once per process under the private folder.
+
+        Placed in a folder named like the client's, so ``load_bundle`` names the assignment
+        the same way; refused unless it is byte for byte the client's."""
+        with self.lock:
+            if info["digest"] not in self.bundles:
+                folder = root / "bundles" / info["digest"][:16] / info["folder"]
+                folder.mkdir(parents=True, exist_ok=True)
+                (folder / "autograder.zip").write_bytes(data)
+                bundle = load_bundle(folder / "autograder.zip")
+                if (bundle.digest, bundle.assignment) != (info["digest"], info["assignment"]):
+                    raise AutograderError("the bundle that reached the Dask worker differs from "
+                                          "the client's")
+                self.bundles[info["digest"]] = bundle
+            return self.bundles[info["digest"]]
+
+    def close(self) -> None:
+        with self.lock:
+            self.exit.close()
+            self.root, self.pool, self.bundles = None, None, {}
+
+
+_ENGINE = _Engine()
+atexit.register(_ENGINE.close)
+
+
+def _worker_hide_paths(paths: list[str]) -> list[str]:
+    """Folders to cover on this machine: the given ones and the instructor's sources, never
+    one holding this machine's Python installation."""
+    # shared with grade._hide_paths: see lead
+    candidates = {Path(p).resolve() for p in paths}
+    for name in ("assignments", "dist"):
+        if Path(name).is_dir():
+            candidates.add(Path(name).resolve())
+    needed = [Path(p).resolve() for p in [sys.prefix, sys.base_prefix, *sys.path] if p]
+    return sorted(str(c) for c in candidates
+                  if not any(n == c or c in n.parents for n in needed))
+
+
+def _sandbox_workers() -> int:
+    """One sandbox worker per thread of this Dask worker (tasks that run at once)."""
+    try:
+        return max(1, get_worker().state.nthreads)
+    except (ValueError, AttributeError):
+        return 1
+
+
+def grade_on_worker(bundle_zip: bytes, bundle_info: dict[str, str], file_name: str,
+                    data: bytes, stem: str, source: str, limits: dict[str, Any],
+                    hide_paths: list[str], client_engine: str) -> str:
+    """One Dask task: grade one submission file here; the ``SubmissionResult`` as JSON text.
+
+    Mirrors ``grade.grade_submissions``' ``grade_one``: the engine never raises for what the
+    submission does, and a failure of the grader itself becomes an ``error`` result."""
+    if client_engine != ENGINE_DIGEST:
+        raise AutograderError(f"this Dask worker runs another autograder (engine "
+                              f"{ENGINE_DIGEST[:12]}, the client's {client_engine[:12]}); "
+                              "install the same version on every worker")
+    root, pool = _ENGINE.start(_sandbox_workers())
+    bundle = _ENGINE.bundle(root, bundle_zip, bundle_info)
+    folder = Path(tempfile.mkdtemp(prefix="submission-", dir=root))
+    try:
+        (folder / Path(file_name).name).write_bytes(data)
+        read = read_submission(folder / Path(file_name).name, stem, bundle)
+        submission = dataclasses.replace(read, path=Path(source))  # the client's path
+        if submission.problem:
+            return json.dumps(ungradable(bundle, submission, "invalid",
+                                         submission.problem).to_json())
+        worker = pool.get()
+        try:
+            # This task's extra folders (the client's, where they exist here) join the
+            # private folder for this run only: Worker.run reads hide_paths per job.
+            base = worker.hide_paths
+            worker.hide_paths = _worker_hide_paths([*base, *hide_paths])
+            began = time.monotonic()
+            outcome = worker.run(submission, bundle, Limits(**limits))
+            result = _score(bundle, submission, outcome, time.monotonic() - began)
+        except Exception as error:  # noqa: BLE001 - the batch goes on, with a row
+            result = ungradable(bundle, submission, "error",
+                                f"the grader failed on this submission: {error}")
+        finally:
+            worker.hide_paths = base
+            pool.put(worker)
+        return json.dumps(result.to_json())
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class EnginePlugin(WorkerPlugin):
+    """Closes the engine (zygotes, private folder) when a Dask worker closes: worker
+    processes started by a nanny end without running ``atexit``."""
+
+    name = PLUGIN_NAME
+
+    def teardown(self, worker: Any) -> None:
+        _ENGINE.close()
+
+
+# --- the client's side ------------------------------------------------------------------------
+
+
+def _bundle_payload(bundle: Bundle) -> tuple[bytes, dict[str, str]]:
+    """The bundle as zip bytes (a folder bundle is zipped) and what identifies it."""
+    path = bundle.path
+    if path.is_dir():
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+            for file in sorted(p for p in path.rglob("*") if p.is_file()):
+                zf.writestr(file.relative_to(path).as_posix(), file.read_bytes())
+        data = buffer.getvalue()
+    else:
+        data = path.read_bytes()
+    return data, {"digest": bundle.digest, "assignment": bundle.assignment,
+                  "folder": path.resolve().parent.name or "bundle"}
+
+
+@contextlib.contextmanager
+def _connected(scheduler: str) -> Any:
+    """A Dask client of the scheduler, with at least one worker, closed on exit."""
+    try:
+        client = Client(scheduler, timeout=CONNECT_SECONDS, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as error:
+        raise AutograderError(f"cannot reach the Dask scheduler at {scheduler}: "
+                              f"{error}") from None
+    try:
+        try:
+            client.wait_for_workers(1, timeout=WORKERS_SECONDS)
+        except TimeoutError:
+            raise AutograderError(f"the Dask cluster at {scheduler} has no worker "
+                                  f"(waited {WORKERS_SECONDS:g} s)") from None
+        client.register_plugin(EnginePlugin(), name=PLUGIN_NAME)
+        yield client
+    finally:
+        client.close()
+
+
+def _cluster_failure(error: BaseException) -> str:
+    """Why a task gave no result: the task's own exception, dead workers, a lost task."""
+    name = type(error).__name__
+    if name == "KilledWorker":
+        return ("the Dask workers that ran it died (KilledWorker: the cluster gave up after "
+                "repeated worker deaths)")
+    if name in ("CancelledError", "FutureCancelledError"):
+        return f"the cluster lost the task ({error or 'cancelled'})"
+    return f"{name}: {error}"
+
+
+def _result_of(future: Any, stem: str, bundle: Bundle) -> SubmissionResult | str:
+    """The task's result, or why there is none."""
+    try:
+        text = future.result()
+    except Exception as error:  # noqa: BLE001 - any failure is a reason for the row
+        return _cluster_failure(error)
+    try:
+        result = SubmissionResult.from_json(json.loads(text))
+    except (ValueError, KeyError, TypeError) as error:
+        return f"the Dask worker sent an unreadable result ({error})"
+    if (result.submission, result.assignment) != (stem, bundle.assignment):
+        return f"the Dask worker sent the result of {result.submission!r} instead"
+    return result
+
+
+def grade_submissions_on_cluster(
+    bundle_path: Path,
+    submissions: list[Path],
+    *,
+    scheduler: str,
+    limits: Limits | None = None,
+    out_dir: Path | None = None,
+    progress: ProgressCallback | None = None,
+) -> list[SubmissionResult]:
+    """Grade submission files (or folders of them) on the Dask cluster at ``scheduler``
+    (``tcp://host:port``); one result per file, the same as ``grade.grade_submissions``.
+
+    With ``out_dir``, each result is written here as it arrives, and results already written
+    for the same bundle, limits and file are reused. A task the cluster fails (worker died,
+    task lost, exception) still gets its row: status ``error`` with the reason.
+    """
+    from autograder import reports  # reports render results; grading only calls them
+
+    # shared with grade.grade_submissions: see lead (from here to the pool, the same steps)
+    limits = limits or Limits()
+    bundle = load_bundle(Path(bundle_path))
+    paths = collect_submissions(list(submissions))
+    stems = unique_stems(paths)
+    results: dict[int, SubmissionResult] = {}
+    fingerprints = [_fingerprint(bundle, p, limits) for p in paths]
+    done = 0
+
+    def finish(index: int, result: SubmissionResult, *, reused: bool = False) -> None:
+        nonlocal done
+        results[index] = result
+        done += 1
+        if out_dir is not None and reused:
+            reports.render_result(Path(out_dir), result)
+        elif out_dir is not None:
+            reports.write_result(Path(out_dir), result, fingerprints[index])
+            reports.write_gradebook(Path(out_dir), bundle, stems, results)
+        if progress is not None:
+            progress(result, done, len(paths))
+
+    pending = []
+    for index, stem in enumerate(stems):
+        previous = reports.read_result(Path(out_dir), stem, fingerprints[index]) \
+            if out_dir is not None else None
+        if previous is not None:
+            finish(index, previous, reused=True)
+        else:
+            pending.append(index)
+    if out_dir is not None:
+        reports.write_gradebook(Path(out_dir), bundle, stems, results)
+
+    submissions_read: dict[int, Submission] = {
+        i: read_submission(paths[i], stems[i], bundle) for i in pending}
+    runnable = [i for i in pending if not submissions_read[i].problem]
+    for i in pending:
+        if submissions_read[i].problem:
+            finish(i, ungradable(bundle, submissions_read[i], "invalid",
+                                 submissions_read[i].problem))
+    # (end of the shared steps)
+
+    if runnable:
+        bundle_zip, bundle_info = _bundle_payload(bundle)
+        hide = _hide_paths(bundle, paths, out_dir)
+        with _connected(scheduler) as client:
+            [bundle_future] = client.scatter([bundle_zip], hash=False)
+            futures = {}
+            for i in runnable:
+                future = client.submit(
+                    grade_on_worker, bundle_future, bundle_info, paths[i].name,
+                    paths[i].read_bytes(), stems[i], str(paths[i]), dataclasses.asdict(limits),
+                    hide, ENGINE_DIGEST, key=f"grade-{stems[i]}-{secrets.token_hex(6)}",
+                    pure=False)
+                futures[future] = i
+            for future in as_completed(futures, loop=client.loop):
+                index = futures.pop(future)
+                got = _result_of(future, stems[index], bundle)
+                if isinstance(got, str):
+                    got = ungradable(bundle, submissions_read[index], "error",
+                                     f"the Dask cluster failed on this submission: {got}")
+                finish(index, got)
+    return [results[i] for i in range(len(paths))]

@@ -1,0 +1,251 @@
+"""Grading end to end with the real engine: scores, skips, outputs, determinism, resume,
+the Gradescope entry point, and agreement with ``otter run``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import ASSIGNMENT_NAMES, ROOT, copy_to
+from make_examples import example_notebooks
+
+from autograder.checks import cuda_available
+from autograder.grade import grade_submissions
+from autograder.results import SubmissionResult
+
+
+@pytest.fixture(scope="session")
+def example_batches(releases, build_root: Path) -> dict[str, Path]:
+    """Per assignment: a folder with the reference, the blank release and the examples."""
+    batches = {}
+    for name in ASSIGNMENT_NAMES:
+        release = releases[name]
+        folder = build_root / "examples" / name
+        copy_to(release.solution, folder / "reference.ipynb")
+        copy_to(release.student_notebook, folder / "blank.ipynb")
+        for file_name, text in example_notebooks(release).items():
+            (folder / file_name).write_text(text)
+        batches[name] = folder
+    return batches
+
+
+@pytest.fixture(scope="session")
+def graded_examples(releases, example_batches, build_root):
+    """Each assignment's examples graded once, with outputs written."""
+    cache: dict[str, dict[str, SubmissionResult]] = {}
+
+    def results_for(name: str) -> dict[str, SubmissionResult]:
+        if name not in cache:
+            results = grade_submissions(releases[name].bundle, [example_batches[name]],
+                                        workers=2, out_dir=build_root / "graded" / name)
+            cache[name] = {r.submission: r for r in results}
+        return cache[name]
+
+    return results_for
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_reference_scores_full_marks_and_blank_scores_zero_everywhere(graded_examples, name):
+    results = graded_examples(name)
+    reference, blank = results["reference"], results["blank"]
+    assert reference.status == "graded" and reference.score == reference.possible > 0, [
+        (c.name, c.message) for q in reference.questions for c in q.checks
+        if c.outcome == "failed"]
+    assert blank.status == "graded"
+    assert all(q.score == 0 for q in blank.questions), [
+        (q.name, q.score) for q in blank.questions if q.score]
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_examples_score_as_designed(graded_examples, name):
+    results = graded_examples(name)
+    assert results["alternative"].percent == 100.0
+    assert 0 < results["partly_wrong"].percent < 100.0
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_committed_examples_are_up_to_date(releases, name):
+    for file_name, text in example_notebooks(releases[name]).items():
+        committed = ROOT / "examples" / name / file_name
+        assert committed.exists() and committed.read_text() == text, \
+            f"examples/{name}/{file_name} is stale: run `make examples`"
+
+
+def test_cuda_checks_are_skipped_and_count_no_points(graded_examples, build_root):
+    if cuda_available():
+        pytest.skip("this machine has CUDA: the checks run for real")
+    reference = graded_examples("03-gpu")["reference"]
+    skipped = [c for q in reference.questions for c in q.checks if c.outcome == "skipped"]
+    assert skipped, "the GPU assignment should have CUDA-only checks"
+    assert all(c.points == 0 and c.max_points == 0 and "CUDA" in c.message for c in skipped)
+    assert reference.score == reference.possible
+    gradescope = json.loads((build_root / "graded" / "03-gpu" / "results" /
+                             "reference.json").read_text())
+    names = [t["name"] for t in gradescope["tests"] if t["name"].endswith("(skipped)")]
+    assert len(names) == len(skipped)
+    assert all("status" not in t for t in gradescope["tests"] if "(skipped)" in t["name"])
+
+
+def test_outputs_gradebook_results_and_feedback(releases, graded_examples, build_root):
+    graded_examples("01-tensors")
+    out = build_root / "graded" / "01-tensors"
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert [r["submission"] for r in rows] == ["alternative", "blank", "partly_wrong",
+                                               "reference"]
+    questions = [f"q{i}" for i in range(1, 17)]
+    assert list(rows[0]) == ["submission", "status", "score", "possible", "percent",
+                             *questions, "message"]
+    reference = next(r for r in rows if r["submission"] == "reference")
+    assert reference["status"] == "graded" and reference["percent"] == "100.0"
+    results = json.loads((out / "results" / "partly_wrong.json").read_text())
+    assert results["score"] == float(next(r["score"] for r in rows
+                                          if r["submission"] == "partly_wrong"))
+    hidden = [t for t in results["tests"] if t["visibility"] != "visible"]
+    assert hidden and all(t["visibility"] == "after_published" for t in hidden)
+    with zipfile.ZipFile(releases["01-tensors"].bundle) as zf:
+        test_source = zf.read("tests/q3.py").decode()
+    hidden_body = [ln for ln in test_source.splitlines() if ln.startswith("    ")][-1].strip()
+    feedback = (out / "feedback" / "partly_wrong.md").read_text()
+    assert hidden_body not in feedback and "hidden check(s)" in feedback
+    assert "FAILED" in feedback
+
+
+def _outcomes(results: list[SubmissionResult]) -> list[tuple]:
+    return [(r.submission, r.status, r.score,
+             tuple((c.name, c.outcome, c.message) for q in r.questions for c in q.checks))
+            for r in results]
+
+
+def test_same_scores_with_one_or_two_workers(releases, example_batches, build_root):
+    folder = build_root / "determinism"
+    for name in ("01-tensors", "02-reproducibility"):
+        for nb in example_batches[name].iterdir():
+            copy_to(nb, folder / name / nb.name)
+    for name in ("01-tensors", "02-reproducibility"):
+        one = grade_submissions(releases[name].bundle, [folder / name], workers=1)
+        two = grade_submissions(releases[name].bundle, [folder / name], workers=2)
+        assert _outcomes(one) == _outcomes(two)
+
+
+def test_state_left_by_one_submission_does_not_reach_the_next(releases, build_root):
+    """The same worker grades a polluting submission, then the reference: still 100%."""
+    release = releases["01-tensors"]
+    folder = build_root / "pollution"
+    nb = json.loads(release.student_notebook.read_text())
+    nb["cells"].insert(1, {"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": (
+        "import torch, threading, time, builtins, numpy\n"
+        "torch.manual_seed(999)\nnumpy.random.seed(999)\ntorch.set_default_dtype(torch.float64)\n"
+        "torch.zeros = lambda *a, **k: torch.ones(*a, **k)\n"
+        "builtins.POLLUTED = True\nglobal_state = 'dirty'\n"
+        "threading.Thread(target=time.sleep, args=(60,), daemon=True).start()\n")})
+    (folder).mkdir(parents=True, exist_ok=True)
+    (folder / "a_polluter.ipynb").write_text(json.dumps(nb))
+    copy_to(release.solution, folder / "b_reference.ipynb")
+    polluter, reference = grade_submissions(release.bundle, [folder], workers=1)
+    assert polluter.status == "tampered" and polluter.score == 0
+    assert reference.status == "graded" and reference.percent == 100.0
+
+
+def test_kill_and_resume_completes_and_keeps_finished_results(releases, example_batches,
+                                                             build_root, tmp_path):
+    folder = tmp_path / "submissions"
+    slow = json.loads((example_batches["01-tensors"] / "partly_wrong.ipynb").read_text())
+    slow["cells"].insert(1, {"cell_type": "code", "metadata": {}, "outputs": [],
+                             "execution_count": None, "source": "import time\ntime.sleep(1)"})
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"s{i}.ipynb").write_text(json.dumps(slow))
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder", "grade", str(releases["01-tensors"].bundle),
+               str(folder), "--out", str(out), "--workers", "1"]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)
+    records = out / ".records"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(list(records.glob("*.json"))
+                                               if records.exists() else []) < 2:
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    done_before = {p.name: p.stat().st_mtime_ns for p in records.glob("*.json")}
+    assert 2 <= len(done_before) < 6, "the run should have been cut off part way"
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert len(rows) == 6, "the gradebook has a row per submission even after kill -9"
+    assert {r["status"] for r in rows} <= {"graded", "pending"}
+
+    rerun = subprocess.run(command, capture_output=True, text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    rows = list(csv.DictReader((out / "grades.csv").open()))
+    assert len(rows) == 6 and {r["status"] for r in rows} == {"graded"}
+    assert len({r["score"] for r in rows}) == 1
+    for name, mtime in done_before.items():
+        assert (records / name).stat().st_mtime_ns == mtime, f"{name} was graded again"
+
+
+def test_gradescope_layout_runs_the_bundled_engine(releases, example_batches, tmp_path):
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(releases["01-tensors"].bundle) as zf:
+        zf.extractall(root / "source")
+    (root / "source" / "run_autograder").chmod(0o755)
+    copy_to(example_batches["01-tensors"] / "partly_wrong.ipynb",
+            root / "submission" / "partly_wrong.ipynb")
+    (root / "results").mkdir()
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    run = subprocess.run([str(root / "source" / "run_autograder")], env=env,
+                         capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert isinstance(results["score"], float) and results["tests"]
+    for test in results["tests"]:
+        assert {"name", "score", "max_score", "visibility"} <= set(test)
+        assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
+        assert test.get("status", "passed") in ("passed", "failed")
+    assert results["score"] == sum(t["score"] for t in results["tests"])
+    expected = grade_submissions(releases["01-tensors"].bundle,
+                                 [example_batches["01-tensors"] / "partly_wrong.ipynb"])[0]
+    assert results["score"] == expected.score
+
+
+def test_gradescope_layout_with_no_notebook_still_writes_a_result(releases, tmp_path):
+    root = tmp_path / "autograder"
+    with zipfile.ZipFile(releases["01-tensors"].bundle) as zf:
+        zf.extractall(root / "source")
+    (root / "submission").mkdir()
+    (root / "submission" / "notes.txt").write_text("I forgot my notebook")
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "AUTOGRADER_PYTHON": sys.executable}
+    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, check=True)
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0.0 and "exactly one notebook" in results["output"]
+
+
+# --- agreement with otter run -----------------------------------------------------------------
+
+
+def _otter_scores(bundle: Path, submission: Path, workdir: Path) -> dict[str, float]:
+    out = workdir / submission.stem
+    out.mkdir(parents=True)
+    otter = shutil.which("otter", path=str(Path(sys.executable).parent))
+    subprocess.run([otter, "run", "-a", str(bundle), "-o", str(out), str(submission)],
+                   check=True, capture_output=True, cwd=workdir, timeout=600)
+    tests = json.loads((out / "results.json").read_text())["tests"]
+    return {t["name"]: float(t["score"]) for t in tests if "score" in t}
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_same_scores_as_otter_run_on_honest_submissions(releases, example_batches,
+                                                        graded_examples, name, tmp_path):
+    results = graded_examples(name)
+    for submission in sorted(example_batches[name].iterdir()):
+        ours = {q.name: q.score for q in results[submission.stem].questions}
+        theirs = _otter_scores(releases[name].bundle, submission, tmp_path)
+        assert theirs == ours, f"{name}/{submission.name}: otter {theirs} vs ours {ours}"
