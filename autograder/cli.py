@@ -139,6 +139,15 @@ def cmd_grade_examples(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_validate(args: argparse.Namespace) -> int:
+    from autograder.validate import render_report, validate_notebook
+
+    report = validate_notebook(Path(args.notebook), assignment=args.assignment,
+                               cell_timeout=args.cell_timeout)
+    print(render_report(report))
+    return 0 if report.ok else 1
+
+
 def cmd_gradescope(args: argparse.Namespace) -> int:
     from autograder.gradescope import run_gradescope
 
@@ -177,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     examples.add_argument("--out", default="out/demo")
     _add_limit_options(examples)
     examples.set_defaults(run=cmd_grade_examples)
+
+    validate = commands.add_parser("validate", help="check a notebook before submitting it")
+    validate.add_argument("notebook")
+    validate.add_argument("--assignment", help="the assignment it must belong to")
+    validate.add_argument("--cell-timeout", type=float, default=Limits().cell_seconds)
+    validate.set_defaults(run=cmd_validate)
 
     gradescope = commands.add_parser("gradescope", help="entry point inside a Gradescope image")
     gradescope.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))

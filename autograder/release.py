@@ -31,7 +31,7 @@ from autograder.errors import ReleaseError, UnknownAssignmentError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Shipped to students and into bundles so tests can `from autograder.checks import ...`.
-SHIPPED_HELPERS = ("__init__.py", "checks.py")
+SHIPPED_HELPERS = ("__init__.py", "checks.py", "validate.py")
 # Fixed timestamp for zip entries so building twice gives the same bytes.
 ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)
 
@@ -328,7 +328,8 @@ Open `{notebook}` in Jupyter and work through it from top to bottom.
   checks are a sanity check only; the grade comes from more (hidden) checks after you submit.
   A check that needs a GPU is skipped on machines without one and never costs you points.
 - **Before you submit**: *Kernel > Restart & Run All*, and make sure every cell runs without an
-  error and no cell takes more than a minute.
+  error and no cell takes more than a minute. Or let the computer check all of that, from
+  this folder: `python -m autograder.validate {notebook}`.
 - **Export**: save the notebook, then run the last cell (`grader.export(...)`). It writes a
   `.zip` next to the notebook.
 - **Submit** that `.zip` (or the `.ipynb` itself) where your course tells you to.
@@ -393,6 +394,8 @@ def build_release(assignment_dir: Path, *, student_root: Path, dist_root: Path,
     (student_dir / "autograder").mkdir()
     for helper in SHIPPED_HELPERS:
         shutil.copy2(PACKAGE_DIR / helper, student_dir / "autograder" / helper)
+    (student_dir / "autograder" / "release.json").write_text(
+        json.dumps({"assignment": name}) + "\n", encoding="utf-8")
     (student_dir / "README.md").write_text(_student_readme(name, source.name), encoding="utf-8")
     stamp.write_text(json.dumps({"fingerprint": fingerprint}) + "\n")
     return Release(name, student_nb, bundle, solution, rebuilt=True)

@@ -1,0 +1,59 @@
+"""`autograder validate`: a student's pre-submission check, runnable from the release alone."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+
+from answers.a01_tensors import VARIANTS
+from conftest import notebook_with_answer
+
+
+def _run_validate(folder, notebook, *extra):
+    # Run from the release folder: `autograder` resolves to the copy shipped there.
+    return subprocess.run([sys.executable, "-m", "autograder.validate", notebook, *extra],
+                          cwd=folder, capture_output=True, text=True, timeout=600)
+
+
+def test_validate_from_the_student_release_alone(releases, tmp_path):
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    blank = _run_validate(folder, release.student_notebook.name)
+    assert blank.returncode == 1
+    assert "q1: FAILS" in blank.stdout and "placeholder" in blank.stdout
+
+    # A finished notebook whose q3 answer is wrong: only q3 is reported.
+    wrong_q3 = next(iter(VARIANTS["q3"]["wrong"].values()))
+    done = notebook_with_answer(release.solution, "q3", wrong_q3, folder / "done.ipynb")
+    nb = json.loads(done.read_text())
+    nb["metadata"]["otter"]["tests"] = json.loads(
+        release.student_notebook.read_text())["metadata"]["otter"]["tests"]
+    nb["cells"][0]["source"] = 'import otter\ngrader = otter.Notebook("done.ipynb")'
+    done.write_text(json.dumps(nb))
+    result = _run_validate(folder, "done.ipynb")
+    assert result.returncode == 1, result.stdout
+    assert "q3: FAILS" in result.stdout and "q1: public checks pass" in result.stdout
+
+
+def test_validate_names_the_wrong_assignment(releases, tmp_path):
+    folder = tmp_path / "release"
+    shutil.copytree(releases["01-tensors"].student_notebook.parent, folder)
+    shutil.copy(releases["03-gpu"].student_notebook, folder / "gpu.ipynb")
+    result = _run_validate(folder, "gpu.ipynb")
+    assert result.returncode == 1
+    assert "this notebook is for '03-gpu', not '01-tensors'" in result.stdout
+
+
+def test_validate_reports_a_cell_that_never_ends(releases, tmp_path):
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    nb = json.loads(release.student_notebook.read_text())
+    nb["cells"].insert(2, {"cell_type": "code", "metadata": {}, "outputs": [],
+                           "execution_count": None, "source": "while True:\n    pass"})
+    (folder / "loop.ipynb").write_text(json.dumps(nb))
+    result = _run_validate(folder, "loop.ipynb", "--cell-timeout", "3")
+    assert result.returncode == 1 and "ran longer than 3 s" in result.stdout
