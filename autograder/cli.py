@@ -101,7 +101,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         results = grade_submissions(bundle, [Path(s) for s in args.submissions],
                                     workers=args.workers, limits=_limits(args),
-                                    out_dir=Path(args.out), progress=progress)
+                                    out_dir=Path(args.out), progress=progress,
+                                    show_hidden_scores=args.feedback_hidden_scores)
     finally:
         progress.close()
     print_gradebook(results)
@@ -179,6 +180,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("assignment", help="assignment name or autograder bundle (.zip)")
     grade.add_argument("submissions", nargs="+", help=".ipynb / .zip files or folders")
     grade.add_argument("--out", required=True, help="output folder")
+    grade.add_argument("--feedback-hidden-scores", action="store_true",
+                       help="show hidden checks' scores (not their source) in feedback")
     _add_limit_options(grade)
     grade.set_defaults(run=cmd_grade)
 

@@ -347,11 +347,13 @@ def grade_submissions(
     limits: Limits | None = None,
     out_dir: Path | None = None,
     progress: ProgressCallback | None = None,
+    show_hidden_scores: bool = False,
 ) -> list[SubmissionResult]:
     """Grade submission files (or folders of them) with the bundle; one result per file.
 
-    With ``out_dir``, each result is written as it finishes (see ``reports.write_outputs``),
-    and results already written for the same bundle, limits and file are reused.
+    With ``out_dir``, each result is written as it finishes (see ``reports``), and results
+    already written for the same bundle, limits and file are reused. ``show_hidden_scores``
+    puts hidden checks' scores (never their source or messages) into the feedback files.
     """
     from autograder import reports  # reports render results; grading only calls them
 
@@ -371,9 +373,11 @@ def grade_submissions(
             results[index] = result
             done += 1
             if out_dir is not None and reused:
-                reports.render_result(Path(out_dir), result)
+                reports.render_result(Path(out_dir), result,
+                                      show_hidden_scores=show_hidden_scores)
             elif out_dir is not None:
-                reports.write_result(Path(out_dir), result, fingerprints[index])
+                reports.write_result(Path(out_dir), result, fingerprints[index],
+                                     show_hidden_scores=show_hidden_scores)
                 reports.write_gradebook(Path(out_dir), bundle, stems, results)
             if progress is not None:
                 progress(result, done, len(paths))

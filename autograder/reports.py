@@ -150,18 +150,21 @@ def feedback_markdown(result: SubmissionResult, *, show_hidden_scores: bool = Fa
 # --- one result's files -------------------------------------------------------------------
 
 
-def write_result(out_dir: Path, result: SubmissionResult, fingerprint: str) -> None:
+def write_result(out_dir: Path, result: SubmissionResult, fingerprint: str, *,
+                 show_hidden_scores: bool = False) -> None:
     """Write the record first (resume reads it), then its renderings."""
     record = {"fingerprint": fingerprint, "result": result.to_json()}
     atomic_write(out_dir / RECORDS / f"{result.submission}.json", json.dumps(record, indent=1))
-    render_result(out_dir, result)
+    render_result(out_dir, result, show_hidden_scores=show_hidden_scores)
 
 
-def render_result(out_dir: Path, result: SubmissionResult) -> None:
+def render_result(out_dir: Path, result: SubmissionResult, *,
+                  show_hidden_scores: bool = False) -> None:
     """The files made from a record: Gradescope JSON and feedback."""
     atomic_write(out_dir / "results" / f"{result.submission}.json",
                   json.dumps(gradescope_json(result), indent=1))
-    atomic_write(out_dir / "feedback" / f"{result.submission}.md", feedback_markdown(result))
+    atomic_write(out_dir / "feedback" / f"{result.submission}.md",
+                 feedback_markdown(result, show_hidden_scores=show_hidden_scores))
 
 
 def read_result(out_dir: Path, stem: str, fingerprint: str) -> SubmissionResult | None:

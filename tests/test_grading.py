@@ -20,6 +20,7 @@ from make_examples import example_notebooks
 
 from autograder.checks import cuda_available
 from autograder.grade import grade_submissions
+from autograder.reports import feedback_markdown
 from autograder.results import SubmissionResult
 
 
@@ -249,3 +250,16 @@ def test_same_scores_as_otter_run_on_honest_submissions(releases, example_batche
         ours = {q.name: q.score for q in results[submission.stem].questions}
         theirs = _otter_scores(releases[name].bundle, submission, tmp_path)
         assert theirs == ours, f"{name}/{submission.name}: otter {theirs} vs ours {ours}"
+
+
+def test_feedback_shows_hidden_scores_only_when_configured(graded_examples):
+    result = graded_examples("01-tensors")["partly_wrong"]
+    hidden_messages = [c.message for q in result.questions for c in q.checks
+                       if c.hidden and c.outcome == "failed" and c.message]
+    assert hidden_messages
+    default = feedback_markdown(result)
+    shown = feedback_markdown(result, show_hidden_scores=True)
+    assert "hidden checks:" not in default and "hidden checks:" in shown
+    assert f"Score: {result.score:g} / {result.possible:g}" in shown
+    for message in hidden_messages:
+        assert message not in default and message not in shown
