@@ -104,16 +104,21 @@ def write_summaries(markdown: str, out: Path, summary_path: Path | None) -> None
     expects: every step may add to it)."""
     atomic_write(Path(out) / SUMMARY_FILE, markdown)
     if summary_path is not None:
+        Path(summary_path).parent.mkdir(parents=True, exist_ok=True)
         with open(summary_path, "a", encoding="utf-8") as handle:
             handle.write(markdown if markdown.endswith("\n") else markdown + "\n")
 
 
 def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None = None,
-           limits: Limits | None = None, summary_path: Path | None = None) -> int:
+           limits: Limits | None = None, summary_path: Path | None = None,
+           show_hidden_scores: bool = False) -> int:
     """Grade the folder ``submissions`` for ``assignment`` (a name or a bundle) into ``out``
-    and write the summaries. Returns 0 whatever the scores; raises ``AutograderError`` (the
-    CLI prints it and exits 1) when grading could not run: unknown assignment, a bundle that
-    does not build, no submissions folder, grading workers that do not start."""
+    and write the summaries (``summary_path``: appended to, e.g. ``$GITHUB_STEP_SUMMARY``).
+    ``workers``, ``limits`` and ``show_hidden_scores`` are those of ``autograder grade``.
+
+    Returns 0 whatever the scores; raises ``AutograderError`` (the CLI prints it and exits 1)
+    when grading could not run: unknown assignment, a bundle that does not build, no
+    submissions folder, grading workers that do not start."""
     from autograder.bundle import load_bundle
     from autograder.cli import Progress, print_gradebook, resolve_bundle
     from autograder.grade import grade_submissions
@@ -127,7 +132,8 @@ def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None
     progress = Progress(len(collect_submissions([submissions])))
     try:
         results = grade_submissions(bundle, [submissions], workers=workers, limits=limits,
-                                    out_dir=out, progress=progress)
+                                    out_dir=out, progress=progress,
+                                    show_hidden_scores=show_hidden_scores)
     except (OSError, RuntimeError) as error:
         raise AutograderError(f"grading {name} failed: {error}") from error
     finally:

@@ -140,6 +140,33 @@ def cmd_grade_examples(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ci(args: argparse.Namespace) -> int:
+    from autograder.ci import run_ci
+
+    summary = args.summary or os.environ.get("GITHUB_STEP_SUMMARY")
+    return run_ci(args.assignment, Path(args.submissions), out=Path(args.out),
+                  workers=args.workers, limits=_limits(args),
+                  summary_path=Path(summary) if summary else None,
+                  show_hidden_scores=args.feedback_hidden_scores)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from autograder.export import export_canvas, export_long
+
+    out_dir = Path(args.out_dir)
+    if args.format == "canvas":
+        if not args.roster:
+            raise AutograderError("export canvas needs --roster (Canvas's gradebook export)")
+        report = export_canvas(out_dir, Path(args.roster), assignment_column=args.column,
+                               dest=Path(args.dest) if args.dest else None)
+        print(report.summary())
+    else:
+        dest = Path(args.dest) if args.dest else out_dir / "scores-long.csv"
+        roster = Path(args.roster) if args.roster else None
+        print(f"wrote {export_long(out_dir, dest, roster=roster)}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from autograder.validate import render_report, validate_notebook
 
@@ -189,6 +216,24 @@ def build_parser() -> argparse.ArgumentParser:
     examples.add_argument("--out", default="out/demo")
     _add_limit_options(examples)
     examples.set_defaults(run=cmd_grade_examples)
+
+    ci = commands.add_parser("ci", help="grade, write gradebook, feedback and a CI summary")
+    ci.add_argument("assignment", help="assignment name or autograder bundle (.zip)")
+    ci.add_argument("submissions", help="folder of submissions")
+    ci.add_argument("--out", required=True, help="output folder")
+    ci.add_argument("--summary", help="Markdown summary to append to "
+                    "(default: $GITHUB_STEP_SUMMARY when set)")
+    ci.add_argument("--feedback-hidden-scores", action="store_true")
+    _add_limit_options(ci)
+    ci.set_defaults(run=cmd_ci)
+
+    export = commands.add_parser("export", help="gradebook for an LMS (Canvas) or long CSV")
+    export.add_argument("format", choices=["canvas", "long"])
+    export.add_argument("out_dir", help="a grading output folder")
+    export.add_argument("--roster", help="the LMS roster CSV (required for canvas)")
+    export.add_argument("--column", help="Canvas assignment column (default: its name)")
+    export.add_argument("--dest", help="where to write the CSV")
+    export.set_defaults(run=cmd_export)
 
     validate = commands.add_parser("validate", help="check a notebook before submitting it")
     validate.add_argument("notebook")

@@ -243,9 +243,11 @@ def resolve_assignment(assignments_root: Path, name: str) -> Path:
 
 
 def _input_fingerprint(notebook: Path) -> str:
+    """Everything a release is made from: the notebook, and the package and pins that are
+    copied into the student folder and the bundle."""
     digest = hashlib.sha256()
-    for part in [notebook, *(PACKAGE_DIR / h for h in SHIPPED_HELPERS), Path(__file__),
-                 PACKAGE_DIR / "gradescope.py"]:
+    for part in [notebook, PACKAGE_DIR.parent / "constraints.txt",
+                 *sorted(PACKAGE_DIR.glob("*.py"))]:
         digest.update(part.name.encode())
         digest.update(part.read_bytes())
     return digest.hexdigest()

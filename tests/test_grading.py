@@ -263,3 +263,20 @@ def test_feedback_shows_hidden_scores_only_when_configured(graded_examples):
     assert f"Score: {result.score:g} / {result.possible:g}" in shown
     for message in hidden_messages:
         assert message not in default and message not in shown
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("capsh"), reason="needs root, capsh")
+def test_root_without_cap_sys_admin_still_grades_and_says_what_is_missing(releases,
+                                                                         example_batches,
+                                                                         tmp_path):
+    """A Docker CI runner is root without CAP_SYS_ADMIN: no namespaces, same scores."""
+    submission = example_batches["01-tensors"] / "partly_wrong.ipynb"
+    command = (f"{sys.executable} -m autograder grade {releases['01-tensors'].bundle} "
+               f"{submission} --out {tmp_path / 'out'}")
+    run = subprocess.run(["capsh", "--drop=cap_sys_admin", "--", "-c", command],
+                         capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    [row] = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
+    expected = grade_submissions(releases["01-tensors"].bundle, [submission])[0]
+    assert row["status"] == "graded" and float(row["score"]) == expected.score
+    assert "network and folders not isolated" in row["message"]

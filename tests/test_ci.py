@@ -1,0 +1,246 @@
+"""``autograder ci`` and the course-repository CI templates: ``run_ci`` with the real engine
+(summaries, exit codes), and the templates' own shell steps run as written in a temporary
+course repository laid out as ci/README.md says."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from conftest import ROOT, copy_to
+from make_examples import example_notebooks
+
+from autograder.ci import SUMMARY_FILE, question_stats, run_ci, summary_markdown
+from autograder.errors import AutograderError
+from autograder.reports import load_results
+
+TABLE_HEADER = "| submission | status | score | percent |"
+QUESTIONS_HEADER = "| question | pass rate | full marks | mean score |"
+
+
+def _gradebook(out: Path) -> list[dict[str, str]]:
+    with open(out / "grades.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def ci_run(releases, tmp_path_factory):
+    """``run_ci`` once, on a batch with full marks, zero, partial and an unreadable file,
+    with a step-summary file that an earlier step already wrote to."""
+    release = releases["01-tensors"]
+    root = tmp_path_factory.mktemp("ci")
+    batch = root / "submissions"
+    copy_to(release.solution, batch / "reference.ipynb")
+    copy_to(release.student_notebook, batch / "blank.ipynb")
+    (batch / "partly_wrong.ipynb").write_text(example_notebooks(release)["partly_wrong.ipynb"])
+    (batch / "broken.ipynb").write_text("{not a notebook")
+    summary = root / "step_summary.md"
+    summary.write_text("# Earlier step\n")
+    code = run_ci(str(release.bundle), batch, out=root / "out", workers=2,
+                  summary_path=summary)
+    return {"code": code, "batch": batch, "out": root / "out", "summary": summary,
+            "bundle": release.bundle}
+
+
+def test_run_ci_grades_and_appends_the_summary(ci_run):
+    out, summary = ci_run["out"], ci_run["summary"]
+    assert ci_run["code"] == 0  # scores (0%, an invalid file) never fail the job
+    rows = _gradebook(out)
+    assert [r["submission"] for r in rows] == ["blank", "broken", "partly_wrong", "reference"]
+    assert (out / "feedback" / "reference.md").exists()
+    own = (out / SUMMARY_FILE).read_text()
+    assert summary.read_text() == "# Earlier step\n" + own  # appended, not replaced
+    lines = own.splitlines()
+    assert lines[0] == "## Grading: 01-tensors"
+    table = lines.index(TABLE_HEADER)
+    body = lines[table + 2:table + 2 + len(rows)]
+    for line, row in zip(body, rows, strict=True):
+        assert line == (f"| {row['submission']} | {row['status']} | {row['score']} / "
+                        f"{row['possible']} | {row['percent']}% |")
+    assert "- broken (invalid): ` broken.ipynb: not valid notebook JSON" in own
+
+
+def test_question_pass_rates_and_means_agree_with_the_gradebook(ci_run):
+    rows = _gradebook(ci_run["out"])
+    full = next(r for r in rows if r["submission"] == "reference")
+    questions = [f"q{i}" for i in range(1, 17)]
+    own = (ci_run["out"] / SUMMARY_FILE).read_text().splitlines()
+    start = own.index(QUESTIONS_HEADER) + 2
+    for q, line in zip(questions, own[start:start + len(questions)], strict=True):
+        full_marks = sum(1 for r in rows if r[q] == full[q])
+        mean = sum(float(r[q]) for r in rows) / len(rows)
+        assert line == (f"| {q} | {100 * full_marks / len(rows):.1f}% | {full_marks} / "
+                        f"{len(rows)} | {mean:.2f} / {full[q]} |")
+    stats = question_stats(load_results(ci_run["out"]))
+    assert [s.name for s in stats] == questions
+    assert any(0 < s.pass_rate < 1 for s in stats)  # partly_wrong misses some, not all
+
+
+def test_run_ci_again_appends_again_and_reuses_the_results(ci_run):
+    before = ci_run["summary"].read_text()
+    records = {p.name: p.stat().st_mtime_ns for p in (ci_run["out"] / ".records").iterdir()}
+    assert run_ci(str(ci_run["bundle"]), ci_run["batch"], out=ci_run["out"],
+                  summary_path=ci_run["summary"]) == 0
+    own = (ci_run["out"] / SUMMARY_FILE).read_text()
+    assert ci_run["summary"].read_text() == before + own
+    assert {p.name: p.stat().st_mtime_ns
+            for p in (ci_run["out"] / ".records").iterdir()} == records
+
+
+def test_run_ci_fails_only_when_the_grader_cannot_run(ci_run, tmp_path, monkeypatch):
+    monkeypatch.chdir(ROOT)  # assignment names are resolved under ./assignments
+    with pytest.raises(AutograderError, match="no submissions folder"):
+        run_ci(str(ci_run["bundle"]), tmp_path / "nowhere", out=tmp_path / "out")
+    with pytest.raises(AutograderError, match="no assignment named 'no-such-assignment'"):
+        run_ci("no-such-assignment", ci_run["batch"], out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    (tmp_path / "empty").mkdir()
+    summary = tmp_path / "summary.md"
+    assert run_ci(str(ci_run["bundle"]), tmp_path / "empty", out=tmp_path / "out",
+                  summary_path=summary) == 0
+    assert "No submissions to grade." in summary.read_text()
+    assert _gradebook(tmp_path / "out") == []
+
+
+def test_summary_shows_student_text_literally():
+    from autograder.results import SubmissionResult
+
+    result = SubmissionResult(submission="eve", source="eve.ipynb", assignment="01-tensors",
+                              status="crashed", questions=(),
+                              message="boom ``` <img src=x> [link](http://x) | cell")
+    text = summary_markdown([result], assignment="01-tensors")
+    assert "- eve (crashed): ```` boom ``` <img src=x> [link](http://x) | cell ````" in text
+
+
+# --- the course-repository templates ------------------------------------------------------------
+
+CI = ROOT / "ci"
+# Steps that install software: recognised one by one, so that a new step in a template is
+# either run below or added here on purpose.
+GITHUB_INSTALL = [{"uses": "actions/checkout@v4"}, {"uses": "actions/setup-python@v5"},
+                  {"run": "make -C autograder-suite install"}]
+GITHUB_UPLOAD = {"uses": "actions/upload-artifact@v4"}
+GITLAB_INSTALL = ["make -C autograder-suite install"]
+SUITE_FILES = ["autograder", "assignments", "ci", "Makefile", "pyproject.toml",
+               "constraints.txt"]
+
+
+def _github_steps() -> list[dict]:
+    workflow = yaml.safe_load((CI / "github-actions.yml").read_text())
+    triggers = workflow.get("on", workflow.get(True))  # YAML 1.1 reads `on` as true
+    assert "push" in triggers
+    [job] = workflow["jobs"].values()
+    return [{k: v for k, v in step.items() if k in ("uses", "run")} for step in job["steps"]]
+
+
+def _gitlab_job() -> dict:
+    [job] = yaml.safe_load((CI / "gitlab-ci.yml").read_text()).values()
+    return job
+
+
+def template_commands() -> list[str]:
+    """The shell commands both templates run, in order, minus the install steps; asserts
+    the templates agree and hold no step this test does not know."""
+    steps = _github_steps()
+    assert steps[:len(GITHUB_INSTALL)] == GITHUB_INSTALL and steps[-1] == GITHUB_UPLOAD, \
+        f"the GitHub template's steps changed: update this test ({steps})"
+    assert all(set(s) == {"run"} for s in steps[len(GITHUB_INSTALL):-1]), steps
+    github = [s["run"] for s in steps[len(GITHUB_INSTALL):-1]]
+    job = _gitlab_job()
+    script = [*job.get("before_script", []), *job["script"], *job.get("after_script", [])]
+    assert script[:len(GITLAB_INSTALL)] == GITLAB_INSTALL, script
+    assert github == script[len(GITLAB_INSTALL):], "the templates' shell steps differ"
+    assert github, "no grading step"
+    for command in github:  # an install step must be in GITHUB_INSTALL, never run here
+        assert not re.search(r"\b(pip|pip3|apt|apt-get|conda|uv)\b|make\b.*\binstall\b",
+                             command), command
+    return github
+
+
+def test_templates_keep_graded_as_artifact():
+    steps = yaml.safe_load((CI / "github-actions.yml").read_text())["jobs"]["grade"]["steps"]
+    upload = steps[-1]
+    assert upload["if"] == "always()" and upload["with"]["path"] == "graded/"
+    assert _gitlab_job()["artifacts"] == {"when": "always", "expire_in": "90 days",
+                                          "paths": ["graded/"]}
+    assert template_commands() == [
+        "bash autograder-suite/ci/grade-course.sh autograder-suite submissions graded"]
+
+
+def _course(root: Path) -> Path:
+    """A course repository as ci/README.md describes it, this suite copied in (its venv
+    linked: the install steps are the ones not run)."""
+    suite = root / "autograder-suite"
+    suite.mkdir(parents=True)
+    for name in SUITE_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, suite / name,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(source, suite / name)
+    (suite / ".venv").symlink_to(ROOT / ".venv")
+    return root
+
+
+def _ci_command_exists() -> bool:
+    from autograder.cli import build_parser
+
+    with contextlib.redirect_stderr(io.StringIO()):
+        try:
+            build_parser().parse_args(["ci", "01-tensors", "submissions", "--out", "graded"])
+        except SystemExit:
+            return False
+    return True
+
+
+def _run(command: str, course: Path, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run(["bash", "-e", "-c", command], cwd=course, env=env,
+                          capture_output=True, text=True, timeout=1800)
+
+
+def test_templates_run_as_written_in_a_course_repository(request, tmp_path):
+    assert _ci_command_exists(), "`autograder ci` is not wired into autograder/cli.py yet"
+    release = request.getfixturevalue("releases")["01-tensors"]
+    course = _course(tmp_path / "course")
+    copy_to(release.solution, course / "submissions" / "01-tensors" / "alice.ipynb")
+    copy_to(release.student_notebook, course / "submissions" / "01-tensors" / "bob.ipynb")
+    step_summary = tmp_path / "github_step_summary.md"
+    step_summary.touch()  # the runner creates it; steps append
+    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
+    for command in template_commands():
+        run = _run(command, course, env)
+        assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
+
+    graded = course / "graded" / "01-tensors"
+    rows = _gradebook(graded)
+    assert [(r["submission"], r["status"], r["percent"]) for r in rows] == [
+        ("alice", "graded", "100.0"), ("bob", "graded", "0.0")]
+    assert (graded / "feedback" / "alice.md").exists()
+    assert (graded / "results" / "bob.json").exists()
+    summary = (graded / SUMMARY_FILE).read_text()
+    assert TABLE_HEADER in summary and "| alice | graded | 50 / 50 | 100.0% |" in summary
+    assert step_summary.read_text() == summary
+    assert (course / "autograder-suite" / "dist" / "01-tensors" / "autograder.zip").exists()
+
+
+def test_course_script_fails_for_an_unknown_assignment_or_no_submissions(tmp_path):
+    script = "bash autograder-suite/ci/grade-course.sh autograder-suite submissions graded"
+    course = _course(tmp_path / "course")
+    (course / "submissions").mkdir()
+    run = _run(script, course, dict(os.environ))
+    assert run.returncode == 1 and "no assignment folders" in run.stderr
+    (course / "submissions" / "99-nope").mkdir()
+    (course / "submissions" / "99-nope" / "alice.ipynb").write_text("{}")
+    run = _run(script, course, dict(os.environ))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "no assignment named '99-nope'" in run.stderr
+    assert "could not grade: 99-nope" in run.stderr
