@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -52,8 +53,8 @@ class Outcome:
 class Worker:
     """One zygote process and the channel to it. Runs one submission at a time."""
 
-    def __init__(self, index: int, scratch_root: Path, hide_paths: list[str]) -> None:
-        self.index = index
+    def __init__(self, slot: int, scratch_root: Path, hide_paths: list[str]) -> None:
+        self.slot = slot  # machine-wide unique while the pool lives: picks the sandbox uid
         self.scratch_root = scratch_root
         self.hide_paths = hide_paths
         self.process: subprocess.Popen[bytes] | None = None
@@ -73,9 +74,9 @@ class Worker:
         try:
             ready = recv_message(ours)
         except (OSError, ChannelClosed) as error:
-            raise RuntimeError(f"grading worker {self.index} did not start: {error}") from None
+            raise RuntimeError(f"grading worker {self.slot} did not start: {error}") from None
         if ready.get("type") != "ready":
-            raise RuntimeError(f"grading worker {self.index} sent {ready!r} instead of ready")
+            raise RuntimeError(f"grading worker {self.slot} sent {ready!r} instead of ready")
 
     def close(self) -> None:
         if self.ctrl is not None:
@@ -95,9 +96,9 @@ class Worker:
         if self.ctrl is None:
             self.start()
         assert self.ctrl is not None
-        scratch = tempfile.mkdtemp(prefix=f"w{self.index}-", dir=self.scratch_root)
+        scratch = tempfile.mkdtemp(prefix=f"w{self.slot}-", dir=self.scratch_root)
         job = Job(cells=list(submission.cells), scratch=scratch, limits=limits,
-                  slot=self.index, hide_paths=self.hide_paths, seed=seed)
+                  slot=self.slot, hide_paths=self.hide_paths, seed=seed)
         ours, theirs = socket.socketpair()
         try:
             try:
@@ -145,8 +146,6 @@ def _describe_exit(status: dict[str, Any]) -> str:
 
 
 def _remove_tree(path: str) -> None:
-    import shutil
-
     shutil.rmtree(path, ignore_errors=True)
 
 
