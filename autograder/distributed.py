@@ -126,7 +126,19 @@ class _Engine:
             return self.bundles[info["digest"]]
 
     def close(self) -> None:
+        """Remove the private folder first (it holds the hidden tests), then stop the zygotes.
+
+        Idle zygotes hold nothing and are killed: their graceful exit (interpreter teardown
+        with torch loaded) takes seconds, longer than a nanny waits for a closing worker."""
         with self.lock:
+            if self.root is not None:
+                shutil.rmtree(self.root, ignore_errors=True)
+            idle = []
+            while self.pool is not None and not self.pool.empty():
+                idle.append(self.pool.get_nowait())
+            for worker in idle:
+                if worker.process is not None:
+                    worker.process.kill()
             self.exit.close()
             self.root, self.pool, self.bundles = None, None, {}
 
@@ -205,10 +217,7 @@ class EnginePlugin(WorkerPlugin):
     idempotent = True  # registered by every grading run; the first one stays
 
     def teardown(self, worker: Any) -> None:
-        import os
-        open("/tmp/eco/td.log", "a").write(f"start {os.getpid()} {time.time()}\n")
         _ENGINE.close()
-        open("/tmp/eco/td.log", "a").write(f"end {os.getpid()} {time.time()}\n")
 
 
 # --- the client's side ------------------------------------------------------------------------
@@ -252,12 +261,13 @@ def _connected(scheduler: str) -> Any:
 def _cluster_failure(error: BaseException) -> str:
     """Why a task gave no result: the task's own exception, dead workers, a lost task."""
     name = type(error).__name__
+    text = " ".join(str(error).split())  # one line, for the gradebook
     if name == "KilledWorker":
-        return ("the Dask workers that ran it died (KilledWorker: the cluster gave up after "
-                "repeated worker deaths)")
+        return ("the Dask worker grading it died, as often as the cluster allows "
+                "(KilledWorker; see the workers' logs)")
     if name in ("CancelledError", "FutureCancelledError"):
-        return f"the cluster lost the task ({error or 'cancelled'})"
-    return f"{name}: {error}"
+        return f"the cluster lost the task ({text or 'cancelled'})"
+    return f"{name}: {text}"
 
 
 def _result_of(future: Any, stem: str, bundle: Bundle) -> SubmissionResult | str:
@@ -283,13 +293,16 @@ def grade_submissions_on_cluster(
     limits: Limits | None = None,
     out_dir: Path | None = None,
     progress: ProgressCallback | None = None,
+    show_hidden_scores: bool = False,
 ) -> list[SubmissionResult]:
     """Grade submission files (or folders of them) on the Dask cluster at ``scheduler``
     (``tcp://host:port``); one result per file, the same as ``grade.grade_submissions``.
 
     With ``out_dir``, each result is written here as it arrives, and results already written
-    for the same bundle, limits and file are reused. A task the cluster fails (worker died,
-    task lost, exception) still gets its row: status ``error`` with the reason.
+    for the same bundle, limits and file are reused. ``show_hidden_scores`` puts hidden
+    checks' scores (never their source or messages) into the feedback files. A task the
+    cluster fails (worker died, task lost, exception) still gets its row: status ``error``
+    with the reason, and a rerun grades it again.
     """
     from autograder import reports  # reports render results; grading only calls them
 
@@ -307,9 +320,10 @@ def grade_submissions_on_cluster(
         results[index] = result
         done += 1
         if out_dir is not None and reused:
-            reports.render_result(Path(out_dir), result)
+            reports.render_result(Path(out_dir), result, show_hidden_scores=show_hidden_scores)
         elif out_dir is not None:
-            reports.write_result(Path(out_dir), result, fingerprints[index])
+            reports.write_result(Path(out_dir), result, fingerprints[index],
+                                 show_hidden_scores=show_hidden_scores)
             reports.write_gradebook(Path(out_dir), bundle, stems, results)
         if progress is not None:
             progress(result, done, len(paths))
@@ -351,6 +365,9 @@ def grade_submissions_on_cluster(
                 index = futures.pop(future)
                 got = _result_of(future, stems[index], bundle)
                 if isinstance(got, str):
+                    # The cluster's failure is no verdict on the submission: its record gets
+                    # a fingerprint that never matches, so a rerun grades it again.
+                    fingerprints[index] = f"cluster-failure:{fingerprints[index]}"
                     got = ungradable(bundle, submissions_read[index], "error",
                                      f"the Dask cluster failed on this submission: {got}")
                 finish(index, got)

@@ -30,6 +30,7 @@ from queue import Queue
 from typing import Any
 
 from autograder.bundle import Bundle, load_bundle
+from autograder.errors import AutograderError
 from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
 from autograder.sandbox import ChannelClosed, Job, Limits, recv_message, send_message
 from autograder.submission import Submission, collect_submissions, read_submission, unique_stems
@@ -74,9 +75,9 @@ class Worker:
         try:
             ready = recv_message(ours)
         except (OSError, ChannelClosed) as error:
-            raise RuntimeError(f"grading worker {self.slot} did not start: {error}") from None
+            raise AutograderError(f"grading worker {self.slot} did not start: {error}") from None
         if ready.get("type") != "ready":
-            raise RuntimeError(f"grading worker {self.slot} sent {ready!r} instead of ready")
+            raise AutograderError(f"grading worker {self.slot} sent {ready!r}, not ready")
 
     def close(self) -> None:
         if self.ctrl is not None:

@@ -393,12 +393,14 @@ def class_table_html(results: Sequence[SubmissionResult], pending: Sequence[str]
 
 
 def submission_html(result: SubmissionResult, anchor: str) -> str:
+    outcomes = Counter(c.outcome for q in result.questions for c in q.checks)
+    tally = ", ".join(f"{outcomes[o]} {o}" for o in ("passed", "failed", "skipped"))
     out = [f'<section class="submission" id="{anchor}">',
            f'<h3>{_e(result.submission)} {_badge(result.status)} '
            f'<span class="score">{_points(result.score)}/{_points(result.possible)} '
            f"({_percent(result.percent)})</span></h3>",
            f'<p class="meta">source: <code>{_e(result.source)}</code> · '
-           f"{result.duration:.1f} s</p>"]
+           f"{result.duration:.1f} s · checks: {tally}</p>"]
     if result.message:
         out.append(f'<pre class="message">{_e(result.message)}</pre>')
     out.append('<table class="outcomes"><thead><tr><th>question</th><th>check</th>'
