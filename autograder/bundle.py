@@ -14,6 +14,7 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,13 @@ class Bundle:
     assignment: str
     questions: tuple[QuestionTests, ...]
     answer_cells: dict[str, list[str]]  # question -> ids of its answer cells in the release
+
+    @cached_property
+    def test_lines(self) -> frozenset[str]:
+        """Distinctive lines of the tests' source, to spot a message that quotes them."""
+        return frozenset(line.strip() for q in self.questions for line in q.module.splitlines()
+                         if len(line.strip()) >= 24 and not line.strip().startswith(
+                             ("from ", "import ", "def ", "@", "#")))
 
     def tests_message(self, nonce: str) -> dict[str, Any]:
         """What the sandbox receives after the student's cells ran."""

@@ -167,6 +167,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from autograder.report_html import write_html_report
+
+    print(f"wrote {write_html_report(Path(args.out_dir))}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from autograder.validate import render_report, validate_notebook
 
@@ -234,6 +241,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--column", help="Canvas assignment column (default: its name)")
     export.add_argument("--dest", help="where to write the CSV")
     export.set_defaults(run=cmd_export)
+
+    report = commands.add_parser("report", help="an HTML report of a grading output folder")
+    report.add_argument("out_dir", help="the --out folder of `autograder grade`")
+    report.set_defaults(run=cmd_report)
 
     validate = commands.add_parser("validate", help="check a notebook before submitting it")
     validate.add_argument("notebook")

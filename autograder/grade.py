@@ -32,7 +32,14 @@ from typing import Any
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
 from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
-from autograder.sandbox import ChannelClosed, Job, Limits, recv_message, send_message
+from autograder.sandbox import (
+    ChannelClosed,
+    Job,
+    Limits,
+    is_otter_cell,
+    recv_message,
+    send_message,
+)
 from autograder.submission import Submission, collect_submissions, read_submission, unique_stems
 
 STARTUP_SECONDS = 120.0  # a zygote importing torch on a loaded machine
@@ -113,7 +120,9 @@ class Worker:
                 return Outcome("error", f"the grading worker failed to start the submission "
                                         f"({error}); it was restarted")
             pid = int(started["pid"])
-            outcome = _converse(ours, pid, bundle, limits)
+            expected_cells = [i for i, cell in enumerate(submission.cells)
+                              if not is_otter_cell(cell)]
+            outcome = _converse(ours, pid, bundle, limits, expected_cells)
             try:
                 self.ctrl.settimeout(EXIT_SECONDS)
                 exited = recv_message(self.ctrl)
@@ -150,9 +159,12 @@ def _remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits) -> Outcome:
-    """Talk to the child under deadlines: cells, then tests, then one nonce-bearing result."""
+def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits,
+              expected_cells: list[int]) -> Outcome:
+    """Talk to the child under deadlines: its cells in order, then tests, then one
+    nonce-bearing result. Anything else on the channel is student code writing to it."""
     start = time.monotonic()
+    pending_cells = list(expected_cells)
     submission_deadline = start + limits.submission_seconds
     cell_deadline = submission_deadline
     current_cell: int | None = None
@@ -186,10 +198,11 @@ def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits) 
             return kill("crashed", f"the submission's process ended before grading "
                                    f"finished{where}{detail}")
         kind = message.get("type")
-        if kind == "cell" and not tests_sent:
-            current_cell = message.get("index")
+        if kind == "cell" and not tests_sent and pending_cells and \
+                message.get("index") == pending_cells[0]:
+            current_cell = pending_cells.pop(0)
             cell_deadline = time.monotonic() + limits.cell_seconds
-        elif kind == "cells_done" and not tests_sent:
+        elif kind == "cells_done" and not tests_sent and not pending_cells:
             log = str(message.get("log", ""))
             cell_errors = tuple(str(e) for e in message.get("errors", []))
             notes = [str(n) for n in message.get("notes", [])]
@@ -201,6 +214,8 @@ def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits) 
             if message.get("nonce") != nonce:
                 return kill("tampered", "a result arrived without the grader's nonce "
                                         "(forged by student code)")
+            # The child's work is done: stop it now, so nothing it started can send more.
+            kill("graded", "")
             tampering = [str(t) for t in message.get("tampering", [])]
             if tampering:
                 return Outcome("tampered", "; ".join(tampering[:10]), log=log,
@@ -217,9 +232,16 @@ def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits) 
 # --- results ----------------------------------------------------------------------------------
 
 
+def _quotes_tests(message: str, bundle: Bundle) -> bool:
+    return any(line in message for line in bundle.test_lines)
+
+
 def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
            duration: float) -> SubmissionResult:
-    """Match the sandbox's outcomes to the bundle's checks; points come from the bundle only."""
+    """Match the sandbox's outcomes to the bundle's checks; points come from the bundle only.
+
+    A message that quotes the tests' source (student code can raise one) is withheld: the
+    messages reach students."""
     reported = {q.get("name"): {c.get("name"): c for c in q.get("checks", [])
                                 if isinstance(c, dict)}
                 for q in outcome.questions if isinstance(q, dict)}
@@ -233,6 +255,8 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
             if result not in ("passed", "failed", "skipped"):
                 result = "failed"
             message = str(got.get("message", "")) if graded else outcome.status
+            if _quotes_tests(message, bundle):
+                message = "(message withheld: it quoted the grader's tests)"
             if result == "failed" and spec.failure_message:
                 message = f"{spec.failure_message}\n{message}".strip()
             if result == "passed":
@@ -269,17 +293,16 @@ def _fingerprint(bundle: Bundle, path: Path, limits: Limits) -> str:
 
 
 def _hide_paths(bundle: Bundle, paths: list[Path], out_dir: Path | None) -> list[str]:
-    """Folders student code must not see: the bundle's, other submissions', the outputs, and
-    the instructor's sources. Never one that holds the Python installation itself."""
-    candidates = {bundle.path.parent.resolve(), *(p.resolve().parent for p in paths)}
+    """Folders student code must not see: the bundle's, the submissions', the outputs, the
+    grader's working folder and this suite's own checkout (instructor notebooks, dist/, .git).
+    The sandbox still shows Python's own files when one of these holds them (a .venv)."""
+    folders = {bundle.path.parent, *(p.parent for p in paths), Path.cwd()}
     if out_dir is not None:
-        candidates.add(Path(out_dir).resolve())
-    for name in ("assignments", "dist"):
-        if Path(name).is_dir():
-            candidates.add(Path(name).resolve())
-    needed = [Path(p).resolve() for p in [sys.prefix, sys.base_prefix, *sys.path] if p]
-    return sorted(str(c) for c in candidates
-                  if not any(n == c or c in n.parents for n in needed))
+        folders.add(Path(out_dir))
+    checkout = Path(__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").exists():  # an editable install, not site-packages
+        folders.add(checkout)
+    return sorted(str(f.resolve()) for f in folders)
 
 
 SLOTS_DIR = Path(tempfile.gettempdir()) / ".autograder-slots"

@@ -534,7 +534,7 @@ td.q.full { background: var(--full); } td.q.partial { background: var(--partial)
 td.q.zero { background: var(--zero); }
 td.q.na, td.q.unscored { background: var(--na); color: var(--muted); }
 section.submission { border: 1px solid var(--line); border-radius: 8px; padding: 12px 16px;
-  margin: 14px 0; }
+  margin: 14px 0; scroll-margin-top: 12px; }
 section.submission:target { border-color: #0969da; box-shadow: 0 0 0 2px #c8dcf5; }
 section.submission .score { font-weight: 400; color: var(--muted); margin-left: 6px; }
 .meta { margin: 0 0 8px; color: var(--muted); }

@@ -98,11 +98,13 @@ def read_submission(path: Path, stem: str, bundle: Bundle) -> Submission:
             hint = " (truncated?)" if error.pos >= len(raw.rstrip()) - 1 else ""
             raise ValueError(f"not valid notebook JSON at line {error.lineno}: {error.msg}"
                              f"{hint}") from None
-        if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        if not isinstance(nb, dict):
+            raise ValueError("the file is JSON but not a Jupyter notebook")
+        if isinstance(nb.get("nbformat"), int) and nb["nbformat"] != 4:
+            raise ValueError(f"notebook format {nb['nbformat']} is not supported (expected 4: "
+                             "open and save it in a current Jupyter)")
+        if not isinstance(nb.get("cells"), list):
             raise ValueError("the file is JSON but not a Jupyter notebook (no cells)")
-        if nb.get("nbformat") != 4:
-            raise ValueError(f"notebook format {nb.get('nbformat')!r} is not supported "
-                             "(expected 4)")
         cells = [c for c in nb["cells"] if isinstance(c, dict)]
         code = tuple(_source(c) for c in cells if c.get("cell_type") == "code")
     except (ValueError, OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:

@@ -111,7 +111,7 @@ def build_batch(release: Release, folder: Path, count: int) -> tuple[list[Path],
 
 def warm_seconds(bundle: Bundle, notebooks: list[Path]) -> list[float]:
     """Student code + tests in a warm interpreter (this one), without any isolation."""
-    from autograder.sandbox import CappedText, _is_otter_cell, _prepare_interpreter, _run_tests
+    from autograder.sandbox import CappedText, _prepare_interpreter, _run_tests, is_otter_cell
 
     shell = _prepare_interpreter()
     times = []
@@ -127,7 +127,7 @@ def warm_seconds(bundle: Bundle, notebooks: list[Path]) -> list[float]:
             try:
                 began = time.perf_counter()
                 for cell in cells:
-                    if not _is_otter_cell(cell):
+                    if not is_otter_cell(cell):
                         shell.run_cell(cell, store_history=True)
                 _run_tests(bundle.tests_message("warm"), shell.user_ns)
                 times.append(time.perf_counter() - began)

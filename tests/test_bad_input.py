@@ -45,11 +45,7 @@ EXPECTED = {
     "not-a-notebook": Expect("invalid", ("not-a-notebook.ipynb", "not a jupyter notebook")),
     "json-list": Expect("invalid", ("json-list.ipynb", "not a jupyter notebook")),
     "nbformat3": Expect(
-        "invalid", ("nbformat3.ipynb", "format 3"),
-        bug="submission.read_submission tests for a 'cells' list before it looks at nbformat, "
-            "and a real nbformat 3 notebook keeps its cells under 'worksheets': the message "
-            "says 'the file is JSON but not a Jupyter notebook (no cells)' instead of naming "
-            "format 3 (the 'notebook format 3 is not supported' branch is unreachable)"),
+        "invalid", ("nbformat3.ipynb", "format 3")),
     "cell-source-number": Expect("invalid", ("cell-source-number.ipynb", "source")),
     "huge": Expect("invalid", ("huge.ipynb", "20 mb")),
     "not-a-zip": Expect("invalid", ("not-a-zip.zip", "not a readable zip")),

@@ -12,8 +12,9 @@ Every hostile cell names its process ``hx-...`` and every process of a batch inh
 in its environment, so /proc shows whatever survived. Destructive cells refuse to run if the
 sandbox did not drop root.
 
-Cases the engine does not yet withstand are marked ``xfail(strict=True)`` with the reason: they
-are engine bugs, each with its repro here.
+A case the engine does not withstand may be marked ``xfail(strict=True)`` with the reason
+(``Case(bug=...)``): an engine bug with its repro. None is, today: the README says which
+attacks remain out of reach of these defences.
 """
 
 from __future__ import annotations
@@ -324,17 +325,10 @@ CASES = [
     Case("h08-patch-tensor-eq",
          "import torch\n"
          "torch.Tensor.__eq__ = lambda self, other: torch.ones(self.shape, dtype=torch.bool)",
-         statuses=("tampered",), q1=Q1_DECOY,
-         bug="torch.Tensor.__eq__ is inherited from torch._C.TensorBase, so assigning it adds a "
-             "new name to vars(torch.Tensor); integrity_changes ignores added names. The patch "
-             "is undetected (status graded) and q1's hidden values check passes with wrong "
-             "values (3 points instead of the decoy's honest 2)."),
+         statuses=("tampered",), q1=Q1_DECOY),
     Case("h09-patch-tensor-all",
          "import torch\ntorch.Tensor.all = lambda self, *args, **kwargs: torch.tensor(True)",
-         statuses=("tampered",), q1=Q1_DECOY,
-         bug="same hole as Tensor.__eq__: Tensor.all (used by checks.assert_tensor) lives on "
-             "TensorBase; shadowing it on torch.Tensor is an added name, undetected, and wrong "
-             "values pass q1's hidden values check."),
+         statuses=("tampered",), q1=Q1_DECOY),
     Case("h10-patch-isinstance",
          "import builtins, torch\n_real = builtins.isinstance\n"
          "builtins.isinstance = lambda obj, kind: True if kind is torch.Tensor "
@@ -360,16 +354,8 @@ CASES = [
          where="end", ran="FAKE GRADER"),
     Case("h15-write-fake-results", WRITE_FAKE_RESULTS, where="end", ran="/autograder/results"),
     Case("h16-read-hidden-files", READ_HIDDEN_FILES, ran="SEARCHED"),
-    Case("h17-read-hidden-git", READ_HIDDEN_GIT, ran="GIT-SEARCHED",
-         bug="_hide_paths hides only <cwd>/assignments and <cwd>/dist; the repository itself "
-             "stays readable (it is on sys.path), so its .git objects -- the committed "
-             "instructor notebooks with every hidden test -- are read by student code and "
-             "raised into the cell-error message, which feedback/<stem>.md shows the student."),
-    Case("h18-exfiltrate-at-test-time", EXFILTRATE_AT_TEST_TIME, where="q4",
-         bug="student functions run inside the sandbox while the tests message (all hidden "
-             "test source) is a local of _run_tests: describe() walks its frames, and raises "
-             "the hidden source as an AssertionError, which the public check q4 reports "
-             "verbatim (2000 chars) into feedback/<stem>.md and results/<stem>.json."),
+    Case("h17-read-hidden-git", READ_HIDDEN_GIT, ran="GIT-SEARCHED"),
+    Case("h18-exfiltrate-at-test-time", EXFILTRATE_AT_TEST_TIME, where="q4"),
     Case("h19-network", NETWORK, ran="NET 1.1.1.1:80"),
     Case("h20-infinite-loop", "while True:\n    pass", statuses=("timeout",)),
     Case("h21-memory-bomb-torch",
@@ -388,12 +374,7 @@ CASES = [
          "import time\nwhile True:\n    print('x' * 10000)\n    time.sleep(0.001)",
          statuses=("timeout",)),
     Case("h26-print-gigabytes",
-         "for _ in range(1500):\n    print('x' * 1_000_000)", statuses=("graded",),
-         bug="output is capped by CappedText, but the sandbox runs cells with "
-             "run_cell(store_history=True), and IPython 9's _tee keeps every write in "
-             "shell.history_manager.outputs (HistoryManager.enabled=False does not stop it): "
-             "printing 1.5 GB under memory_mb=1024 ends as 'crashed: the sandbox failed: "
-             "MemoryError' with no log, instead of graded with a capped log."),
+         "for _ in range(1500):\n    print('x' * 1_000_000)", statuses=("graded",)),
     Case("h27-print-20mb", "for _ in range(2000):\n    print('x' * 10_000)",
          statuses=("graded",), ran="xxxxxxxxxx"),
     Case("h29-os-exit", "import os\nos._exit(0)", statuses=("crashed",)),
@@ -435,11 +416,7 @@ tests = _json.loads(channel.recv(size, _socket.MSG_WAITALL))
 channel.sendall(_frame({"type": "result", "nonce": tests["nonce"], "tampering": [],
                         "questions": _all_passed(tests)}))
 _os._exit(0)  # the grader believed the forged result: nothing more to do
-''', statuses=("tampered", "crashed"),
-         bug="the nonce goes to the untrusted process itself: a cell sends its own "
-             "'cells_done' on the result channel (its fd is open in the child), receives the "
-             "tests message with the nonce, and answers with a forged result. The grader "
-             "accepts it: status graded, 50/50 for a blank notebook."),
+''', statuses=("tampered", "crashed")),
     Case("h37-patch-socket-sendall", '''
 import json, socket, struct
 _real_sendall = socket.socket.sendall
@@ -457,11 +434,7 @@ def _sendall(self, data, *args):
         pass
     return _real_sendall(self, data, *args)
 socket.socket.sendall = _sendall
-''', statuses=("tampered",),
-         bug="the result is serialized and sent by code in the student's process; socket is "
-             "not a watched namespace, so patching socket.socket.sendall rewrites the "
-             "outgoing result (every check passed, tampering []): graded 50/50 for a blank "
-             "notebook."),
+''', statuses=("tampered",)),
     Case("h38-patch-json-dumps", '''
 import json
 _real_dumps = json.dumps
@@ -473,26 +446,17 @@ def _dumps(obj, *args, **kwargs):
         obj["tampering"] = []
     return _real_dumps(obj, *args, **kwargs)
 json.dumps = _dumps
-''', statuses=("tampered",),
-         bug="json is not a watched namespace: patching json.dumps rewrites the result "
-             "message inside the sandbox (every check passed, tampering []): graded 50/50 for "
-             "a blank notebook."),
+''', statuses=("tampered",)),
     Case("h39-patch-sandbox-globals", ALL_PASSED + '''
 import gc
 for obj in gc.get_objects():
     if callable(obj) and getattr(obj, "__name__", "") == "_grade_in_child":
         obj.__globals__["_run_tests"] = _all_passed
         obj.__globals__["integrity_changes"] = lambda before: []
-''', statuses=("tampered",),
-         bug="the sandbox's own module globals are reachable from student code "
-             "(gc.get_objects() -> _grade_in_child.__globals__) and not watched: replacing "
-             "_run_tests and integrity_changes gives graded 50/50 for a blank notebook."),
+''', statuses=("tampered",)),
     Case("h40-raw-thread-left-running",
          "import _thread, time\n\ndef spin():\n    while True:\n        time.sleep(0.05)\n\n"
-         "_thread.start_new_thread(spin, ())", statuses=("tampered",),
-         bug="_python_threads only sees threading.Thread objects: a thread started with "
-             "_thread.start_new_thread is still running when the tests run, and the "
-             "submission is graded as if nothing ran alongside."),
+         "_thread.start_new_thread(spin, ())", statuses=("tampered",)),
     Case("h41-vandalize", VANDALIZE, ran="VANDAL DONE"),
     Case("h42-kill-zygote",
          "import os\nfor action in (lambda: os.kill(os.getppid(), 9),\n"
@@ -809,16 +773,13 @@ def test_hidden_tests_never_reach_student_visible_files(batch):
             found = _leaks(batch, path.read_text())
             if found:
                 leaked[path.name] = found
-    # h17 and h18 are known leaks (see their xfail reasons); everything else must be clean.
-    known = {f"{name}.{ext}" for name in ("h17-read-hidden-git", "h18-exfiltrate-at-test-time")
-             for ext in ("md", "json")}
-    assert not set(leaked) - known, leaked
+    assert not leaked, leaked
 
 
 def test_fake_result_files_change_nothing(batch):
     name = "h15-write-fake-results"
     result = batch.results[name]
-    assert f"WROTE {batch.out}" not in result.log, result.log
+    # Writes may "succeed" into the sandbox's private /tmp; what counts is the real folder.
     assert "WROTE /autograder" not in result.log, result.log
     report = json.loads((batch.out / "results" / f"{name}.json").read_text())
     assert report["score"] == 0
@@ -843,21 +804,12 @@ def test_grader_process_and_working_directory_untouched(batch):
         assert f"DID {attempt}" not in log, log
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the child's mount namespace leaves the host filesystem writable: only hide_paths "
-    "(bundle dir, submission dirs, out dir, <cwd>/assignments, <cwd>/dist) are covered, so a "
-    "world-writable folder next to them (the arena root here) is writable by the sandbox uid "
-    "and the sentinel is deleted/overwritten"))
 def test_world_writable_sentinel_outside_scratch_untouched(batch):
     sentinel = batch.arena / "sentinel.txt"
     assert sentinel.exists() and sentinel.read_text() == "sentinel", \
         batch.results["h41-vandalize"].log
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "files a submission writes to /tmp, /var/tmp or /dev/shm outlive it: the sweep removes "
-    "only the scratch dir, so submissions leave files on the grading machine (and can pass "
-    "data to later submissions graded under the same uid)"))
 def test_no_files_left_outside_scratch(batch):
     left = [path for path in batch.leftovers if os.path.exists(path)]
     assert not left, left
@@ -882,24 +834,11 @@ def test_serial_hostile_submission_earns_nothing(serial_batch, case):
         assert case.ran in result.log, summary
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "a fork bomb's processes are killed by the zygote's sweep but, reparented to PID 1, are "
-    "reaped only when PID 1 gets to it (the zygote is no subreaper, and _sweep gives up on "
-    "the zombies after 50 rounds): the next submission on the same worker starts with ~63 "
-    "zombies of its uid counting against RLIMIT_NPROC (64), so its os.fork()/subprocess "
-    "fail with EAGAIN (seen in most runs here) for an innocent submission"))
 def test_fork_works_after_a_fork_bomb(serial_batch):
     log = serial_batch["s2-fork-after-bomb"].log
-    if "OTHER TASKS OF MY UID 0 " in log and "FORK OK" in log:
-        # Whether the zombies are still there depends on how fast PID 1 reaps: a race this
-        # test cannot control. Never an XPASS for it.
-        pytest.skip("no zombie of the fork bomb was left when the next submission started")
     assert "FORK OK" in log and "OTHER TASKS OF MY UID 0 " in log, log
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "/tmp, /var/tmp and /dev/shm are shared between submissions: a file one submission "
-    "leaves there (not in its scratch dir) is read by the next one"))
 def test_submissions_cannot_pass_notes(serial_batch):
     log = serial_batch["s4-read-note"].log
     assert "NOTE FOUND" not in log, log
