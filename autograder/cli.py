@@ -116,6 +116,7 @@ def cmd_grade_examples(args: argparse.Namespace) -> int:
 
     from autograder.grade import grade_submissions
     from autograder.release import build_releases, find_assignments
+    from autograder.report_html import write_html_report
 
     for release in build_releases(find_assignments(ASSIGNMENTS), student_root=STUDENT,
                                   dist_root=DIST):
@@ -136,7 +137,8 @@ def cmd_grade_examples(args: argparse.Namespace) -> int:
         finally:
             progress.close()
         print_gradebook(results)
-    print(f"\nGradebooks and feedback under {args.out}/")
+        print(f"report: {write_html_report(Path(args.out) / release.name)}")
+    print(f"\nGradebooks, feedback and reports under {args.out}/")
     return 0
 
 
