@@ -98,11 +98,18 @@ def cmd_grade(args: argparse.Namespace) -> int:
     bundle = resolve_bundle(args.assignment)
     total = len(collect_submissions([Path(s) for s in args.submissions]))
     progress = Progress(total)
+    options = {"limits": _limits(args), "out_dir": Path(args.out), "progress": progress,
+               "show_hidden_scores": args.feedback_hidden_scores}
     try:
-        results = grade_submissions(bundle, [Path(s) for s in args.submissions],
-                                    workers=args.workers, limits=_limits(args),
-                                    out_dir=Path(args.out), progress=progress,
-                                    show_hidden_scores=args.feedback_hidden_scores)
+        if args.scheduler:
+            from autograder.distributed import grade_submissions_on_cluster  # dask is slow
+
+            results = grade_submissions_on_cluster(
+                bundle, [Path(s) for s in args.submissions], scheduler=args.scheduler,
+                **options)
+        else:
+            results = grade_submissions(bundle, [Path(s) for s in args.submissions],
+                                        workers=args.workers, **options)
     finally:
         progress.close()
     print_gradebook(results)
@@ -218,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--out", required=True, help="output folder")
     grade.add_argument("--feedback-hidden-scores", action="store_true",
                        help="show hidden checks' scores (not their source) in feedback")
+    grade.add_argument("--scheduler", help="grade on a Dask cluster (tcp://HOST:PORT) "
+                       "instead of local workers")
     _add_limit_options(grade)
     grade.set_defaults(run=cmd_grade)
 

@@ -14,10 +14,10 @@ Two sides, one trust boundary each:
 The cluster is trusted infrastructure: the bundle, hidden tests included, travels to the Dask
 workers (they need it to grade). On each of them it lives in a private temporary folder
 (mode 700) that the sandbox covers with an empty mount, like the bundle's folder when grading
-locally, so student code sees it no more than it does locally. The folders the client's
-grading would hide (other submissions, the output folder) are hidden too where they exist on
-the worker's machine. Every Dask worker must run the same autograder as the client: a task
-refuses to grade with different engine sources (see ``engine_digest``).
+locally, so student code sees it no more than it does locally. What local grading hides is
+hidden too: on the worker's machine its working folder and checkout, and the client's bundle,
+submissions and outputs wherever they exist there. Every Dask worker must run the same
+autograder as the client: a task refuses to grade with other engine sources (``engine_digest``).
 """
 
 from __future__ import annotations
@@ -30,10 +30,8 @@ import io
 import json
 import secrets
 import shutil
-import sys
 import tempfile
 import threading
-import time
 import zipfile
 from pathlib import Path
 from queue import Queue
@@ -45,26 +43,27 @@ from distributed.diagnostics.plugin import WorkerPlugin
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
 from autograder.grade import (
+    Batch,
     ProgressCallback,
     Worker,
-    _fingerprint,
-    _hide_paths,
-    _score,
+    grade_one,
+    hidden_folders,
     ungradable,
     worker_pool,
 )
 from autograder.results import SubmissionResult
 from autograder.sandbox import Limits
 from autograder.submission import (
-    Submission,
-    collect_submissions,
     read_submission,
-    unique_stems,
 )
 
 CONNECT_SECONDS = 5.0  # reaching the scheduler; an unreachable one fails this fast
 WORKERS_SECONDS = 60.0  # a reachable cluster with no worker at all
 PLUGIN_NAME = "autograder-engine"
+# Submissions sent ahead of the workers, so none idles, without sending a whole batch of
+# notebooks (up to 20 MB each) to the scheduler at once.
+IN_FLIGHT_PER_THREAD = 2
+MIN_IN_FLIGHT = 8
 
 
 # The modules whose code decides a result: the same on the client and every Dask worker.
@@ -102,9 +101,13 @@ class _Engine:
         with self.lock:
             if self.pool is None or self.root is None:
                 root = Path(tempfile.mkdtemp(prefix="autograder-dask-"))  # mode 700
+                try:
+                    self.pool = self.exit.enter_context(
+                        worker_pool(sandbox_workers, [str(root)]))
+                except BaseException:
+                    shutil.rmtree(root, ignore_errors=True)
+                    raise
                 self.exit.callback(shutil.rmtree, root, True)
-                self.pool = self.exit.enter_context(
-                    worker_pool(sandbox_workers, _worker_hide_paths([str(root)])))
                 self.root = root
             return self.root, self.pool
 
@@ -147,19 +150,6 @@ _ENGINE = _Engine()
 atexit.register(_ENGINE.close)
 
 
-def _worker_hide_paths(paths: list[str]) -> list[str]:
-    """Folders to cover on this machine: the given ones and the instructor's sources, never
-    one holding this machine's Python installation."""
-    # shared with grade._hide_paths: see lead
-    candidates = {Path(p).resolve() for p in paths}
-    for name in ("assignments", "dist"):
-        if Path(name).is_dir():
-            candidates.add(Path(name).resolve())
-    needed = [Path(p).resolve() for p in [sys.prefix, sys.base_prefix, *sys.path] if p]
-    return sorted(str(c) for c in candidates
-                  if not any(n == c or c in n.parents for n in needed))
-
-
 def _sandbox_workers() -> int:
     """One sandbox worker per thread of this Dask worker (tasks that run at once)."""
     try:
@@ -191,18 +181,12 @@ def grade_on_worker(bundle_zip: bytes, bundle_info: dict[str, str], file_name: s
                                          submission.problem).to_json())
         worker = pool.get()
         try:
-            # This task's extra folders (the client's, where they exist here) join the
-            # private folder for this run only: Worker.run reads hide_paths per job.
-            base = worker.hide_paths
-            worker.hide_paths = _worker_hide_paths([*base, *hide_paths])
-            began = time.monotonic()
-            outcome = worker.run(submission, bundle, Limits(**limits))
-            result = _score(bundle, submission, outcome, time.monotonic() - began)
-        except Exception as error:  # noqa: BLE001 - the batch goes on, with a row
-            result = ungradable(bundle, submission, "error",
-                                f"the grader failed on this submission: {error}")
+            # Hidden for this job: what local grading hides, here (the private folder with
+            # the bundle, this worker's working folder and checkout) and on the client's
+            # machine (its bundle, submissions and outputs, where this is that machine).
+            hide = sorted({*worker.hide_paths, *hidden_folders(bundle, [], root), *hide_paths})
+            result = grade_one(worker, bundle, submission, Limits(**limits), hide_paths=hide)
         finally:
-            worker.hide_paths = base
             pool.put(worker)
         return json.dumps(result.to_json())
     finally:
@@ -221,6 +205,10 @@ class EnginePlugin(WorkerPlugin):
 
 
 # --- the client's side ------------------------------------------------------------------------
+
+
+def _same(data: bytes) -> bytes:
+    return data
 
 
 def _bundle_payload(bundle: Bundle) -> tuple[bytes, dict[str, str]]:
@@ -304,71 +292,53 @@ def grade_submissions_on_cluster(
     cluster fails (worker died, task lost, exception) still gets its row: status ``error``
     with the reason, and a rerun grades it again.
     """
-    from autograder import reports  # reports render results; grading only calls them
-
-    # shared with grade.grade_submissions: see lead (from here to the pool, the same steps)
     limits = limits or Limits()
-    bundle = load_bundle(Path(bundle_path))
-    paths = collect_submissions(list(submissions))
-    stems = unique_stems(paths)
-    results: dict[int, SubmissionResult] = {}
-    fingerprints = [_fingerprint(bundle, p, limits) for p in paths]
-    done = 0
-
-    def finish(index: int, result: SubmissionResult, *, reused: bool = False) -> None:
-        nonlocal done
-        results[index] = result
-        done += 1
-        if out_dir is not None and reused:
-            reports.render_result(Path(out_dir), result, show_hidden_scores=show_hidden_scores)
-        elif out_dir is not None:
-            reports.write_result(Path(out_dir), result, fingerprints[index],
-                                 show_hidden_scores=show_hidden_scores)
-            reports.write_gradebook(Path(out_dir), bundle, stems, results)
-        if progress is not None:
-            progress(result, done, len(paths))
-
-    pending = []
-    for index, stem in enumerate(stems):
-        previous = reports.read_result(Path(out_dir), stem, fingerprints[index]) \
-            if out_dir is not None else None
-        if previous is not None:
-            finish(index, previous, reused=True)
-        else:
-            pending.append(index)
-    if out_dir is not None:
-        reports.write_gradebook(Path(out_dir), bundle, stems, results)
-
-    submissions_read: dict[int, Submission] = {
-        i: read_submission(paths[i], stems[i], bundle) for i in pending}
-    runnable = [i for i in pending if not submissions_read[i].problem]
-    for i in pending:
-        if submissions_read[i].problem:
-            finish(i, ungradable(bundle, submissions_read[i], "invalid",
-                                 submissions_read[i].problem))
-    # (end of the shared steps)
+    batch = Batch(bundle_path, submissions, limits=limits, out_dir=out_dir, progress=progress,
+                  show_hidden_scores=show_hidden_scores)
+    bundle, paths, stems, runnable = batch.bundle, batch.paths, batch.stems, batch.runnable
 
     if runnable:
         bundle_zip, bundle_info = _bundle_payload(bundle)
-        hide = _hide_paths(bundle, paths, out_dir)
+        hide = hidden_folders(bundle, paths, out_dir)
+        run = secrets.token_hex(4)  # task keys unique to this run
+
+        def failed(index: int, reason: str) -> None:
+            batch.finish(index, ungradable(bundle, runnable[index], "error", reason),
+                         retry=True)
+
         with _connected(scheduler) as client:
-            [bundle_future] = client.scatter([bundle_zip], hash=False)
-            futures = {}
-            for i in runnable:
-                future = client.submit(
-                    grade_on_worker, bundle_future, bundle_info, paths[i].name,
-                    paths[i].read_bytes(), stems[i], str(paths[i]), dataclasses.asdict(limits),
-                    hide, ENGINE_DIGEST, key=f"grade-{stems[i]}-{secrets.token_hex(6)}",
-                    pure=False)
-                futures[future] = i
-            for future in as_completed(futures, loop=client.loop):
-                index = futures.pop(future)
+            # A task rather than scattered data: the scheduler recomputes it if its holder dies.
+            bundle_task = client.submit(_same, bundle_zip, key=f"bundle-{run}", pure=False)
+            waiting = iter(runnable)
+            in_flight: dict[Any, int] = {}
+            arrivals = as_completed(loop=client.loop)
+
+            def send_next() -> None:
+                """Read and send the next submission: a bounded number travel at once."""
+                for index in waiting:
+                    try:
+                        future = client.submit(
+                            grade_on_worker, bundle_task, bundle_info, paths[index].name,
+                            paths[index].read_bytes(), stems[index], str(paths[index]),
+                            dataclasses.asdict(limits), hide, ENGINE_DIGEST,
+                            key=f"grade-{stems[index]}-{run}", pure=False)
+                    except Exception as error:  # noqa: BLE001 - a row, and the batch goes on
+                        failed(index, f"the grader could not send it to the Dask cluster: "
+                                      f"{_cluster_failure(error)}")
+                        continue
+                    in_flight[future] = index
+                    arrivals.add(future)
+                    return
+
+            threads = sum(client.nthreads().values())
+            for _ in range(max(IN_FLIGHT_PER_THREAD * threads, MIN_IN_FLIGHT)):
+                send_next()
+            for future in arrivals:
+                index = in_flight.pop(future)
                 got = _result_of(future, stems[index], bundle)
                 if isinstance(got, str):
-                    # The cluster's failure is no verdict on the submission: its record gets
-                    # a fingerprint that never matches, so a rerun grades it again.
-                    fingerprints[index] = f"cluster-failure:{fingerprints[index]}"
-                    got = ungradable(bundle, submissions_read[index], "error",
-                                     f"the Dask cluster failed on this submission: {got}")
-                finish(index, got)
-    return [results[i] for i in range(len(paths))]
+                    failed(index, f"the Dask cluster failed on this submission: {got}")
+                else:
+                    batch.finish(index, got)
+                send_next()
+    return batch.in_order()

@@ -98,15 +98,17 @@ class Worker:
                 self.process.wait()
             self.process = None
 
-    def run(self, submission: Submission, bundle: Bundle, limits: Limits,
-            seed: int = 0) -> Outcome:
-        """Run one submission in a fresh child of the zygote; never raises for its behaviour."""
+    def run(self, submission: Submission, bundle: Bundle, limits: Limits, *, seed: int = 0,
+            hide_paths: list[str] | None = None) -> Outcome:
+        """Run one submission in a fresh child of the zygote; never raises for its behaviour.
+        ``hide_paths`` replaces the pool's folders to hide, for this submission only."""
         if self.ctrl is None:
             self.start()
         assert self.ctrl is not None
         scratch = tempfile.mkdtemp(prefix=f"w{self.slot}-", dir=self.scratch_root)
         job = Job(cells=list(submission.cells), scratch=scratch, limits=limits,
-                  slot=self.slot, hide_paths=self.hide_paths, seed=seed)
+                  slot=self.slot, seed=seed,
+                  hide_paths=self.hide_paths if hide_paths is None else hide_paths)
         ours, theirs = socket.socketpair()
         try:
             try:
@@ -292,7 +294,7 @@ def _fingerprint(bundle: Bundle, path: Path, limits: Limits) -> str:
     return digest.hexdigest()
 
 
-def _hide_paths(bundle: Bundle, paths: list[Path], out_dir: Path | None) -> list[str]:
+def hidden_folders(bundle: Bundle, paths: list[Path], out_dir: Path | None) -> list[str]:
     """Folders student code must not see: the bundle's, the submissions', the outputs, the
     grader's working folder and this suite's own checkout (instructor notebooks, dist/, .git).
     The sandbox still shows Python's own files when one of these holds them (a .venv)."""
@@ -362,6 +364,83 @@ def _started_workers(slots: list[int], hide_paths: list[str]) -> Iterator[Queue[
 ProgressCallback = Callable[[SubmissionResult, int, int], None]
 
 
+class Batch:
+    """The bookkeeping of one grading run, whoever does the grading (local workers, a Dask
+    cluster): which submissions there are, which are already done (resume), which cannot be
+    graded (invalid), and writing each result as it finishes. Thread-safe ``finish``."""
+
+    def __init__(self, bundle_path: Path, submissions: list[Path], *, limits: Limits,
+                 out_dir: Path | None, progress: ProgressCallback | None,
+                 show_hidden_scores: bool) -> None:
+        from autograder import reports  # reports render results; grading only calls them
+
+        self._reports = reports
+        self.limits = limits
+        self.bundle = load_bundle(Path(bundle_path))
+        self.paths = collect_submissions(list(submissions))
+        self.stems = unique_stems(self.paths)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.progress = progress
+        self.show_hidden_scores = show_hidden_scores
+        self.fingerprints = [_fingerprint(self.bundle, p, limits) for p in self.paths]
+        self.results: dict[int, SubmissionResult] = {}
+        self._lock = threading.Lock()
+
+        pending = []
+        for index, stem in enumerate(self.stems):
+            previous = reports.read_result(self.out_dir, stem, self.fingerprints[index]) \
+                if self.out_dir is not None else None
+            if previous is not None:
+                self.finish(index, previous, reused=True)
+            else:
+                pending.append(index)
+        if self.out_dir is not None:
+            reports.write_gradebook(self.out_dir, self.bundle, self.stems, self.results)
+        #: Readable submissions still to grade, by index.
+        self.runnable: dict[int, Submission] = {}
+        for index in pending:
+            submission = read_submission(self.paths[index], self.stems[index], self.bundle)
+            if submission.problem:
+                self.finish(index, ungradable(self.bundle, submission, "invalid",
+                                              submission.problem))
+            else:
+                self.runnable[index] = submission
+
+    def finish(self, index: int, result: SubmissionResult, *, reused: bool = False,
+               retry: bool = False) -> None:
+        """Record and write one result. ``retry``: no verdict on the submission (the grader
+        failed, not the student), so a rerun grades it again."""
+        with self._lock:
+            self.results[index] = result
+            if self.out_dir is not None and reused:
+                self._reports.render_result(self.out_dir, result,
+                                            show_hidden_scores=self.show_hidden_scores)
+            elif self.out_dir is not None:
+                fingerprint = f"retry:{self.fingerprints[index]}" if retry \
+                    else self.fingerprints[index]
+                self._reports.write_result(self.out_dir, result, fingerprint,
+                                           show_hidden_scores=self.show_hidden_scores)
+                self._reports.write_gradebook(self.out_dir, self.bundle, self.stems,
+                                              self.results)
+            if self.progress is not None:
+                self.progress(result, len(self.results), len(self.paths))
+
+    def in_order(self) -> list[SubmissionResult]:
+        return [self.results[i] for i in range(len(self.paths))]
+
+
+def grade_one(worker: Worker, bundle: Bundle, submission: Submission, limits: Limits, *,
+              hide_paths: list[str] | None = None) -> SubmissionResult:
+    """One submission on one worker; a failure of the grader itself becomes an ``error``."""
+    try:
+        began = time.monotonic()
+        outcome = worker.run(submission, bundle, limits, hide_paths=hide_paths)
+        return _score(bundle, submission, outcome, time.monotonic() - began)
+    except Exception as error:  # noqa: BLE001 - the batch goes on, with a row
+        return ungradable(bundle, submission, "error",
+                          f"the grader failed on this submission: {error}")
+
+
 def grade_submissions(
     bundle_path: Path,
     submissions: list[Path],
@@ -378,69 +457,28 @@ def grade_submissions(
     already written for the same bundle, limits and file are reused. ``show_hidden_scores``
     puts hidden checks' scores (never their source or messages) into the feedback files.
     """
-    from autograder import reports  # reports render results; grading only calls them
-
     limits = limits or Limits()
-    bundle = load_bundle(Path(bundle_path))
-    paths = collect_submissions(list(submissions))
-    stems = unique_stems(paths)
-    workers = max(1, min(workers or os.cpu_count() or 1, len(paths) or 1))
-    results: dict[int, SubmissionResult] = {}
-    fingerprints = [_fingerprint(bundle, p, limits) for p in paths]
-    lock = threading.Lock()
-    done = 0
+    batch = Batch(bundle_path, submissions, limits=limits, out_dir=out_dir, progress=progress,
+                  show_hidden_scores=show_hidden_scores)
+    if batch.runnable:
+        workers = max(1, min(workers or os.cpu_count() or 1, len(batch.runnable)))
+        with worker_pool(workers, hidden_folders(batch.bundle, batch.paths, out_dir)) as pool:
 
-    def finish(index: int, result: SubmissionResult, *, reused: bool = False) -> None:
-        nonlocal done
-        with lock:
-            results[index] = result
-            done += 1
-            if out_dir is not None and reused:
-                reports.render_result(Path(out_dir), result,
-                                      show_hidden_scores=show_hidden_scores)
-            elif out_dir is not None:
-                reports.write_result(Path(out_dir), result, fingerprints[index],
-                                     show_hidden_scores=show_hidden_scores)
-                reports.write_gradebook(Path(out_dir), bundle, stems, results)
-            if progress is not None:
-                progress(result, done, len(paths))
-
-    pending = []
-    for index, stem in enumerate(stems):
-        previous = reports.read_result(Path(out_dir), stem, fingerprints[index]) \
-            if out_dir is not None else None
-        if previous is not None:
-            finish(index, previous, reused=True)
-        else:
-            pending.append(index)
-    if out_dir is not None:
-        reports.write_gradebook(Path(out_dir), bundle, stems, results)
-
-    submissions_read = {i: read_submission(paths[i], stems[i], bundle) for i in pending}
-    runnable = [i for i in pending if not submissions_read[i].problem]
-    for i in pending:
-        if submissions_read[i].problem:
-            finish(i, ungradable(bundle, submissions_read[i], "invalid",
-                                 submissions_read[i].problem))
-
-    if runnable:
-        with worker_pool(min(workers, len(runnable)),
-                         _hide_paths(bundle, paths, out_dir)) as pool:
-
-            def grade_one(index: int) -> None:
-                submission = submissions_read[index]
+            def grade_next(index: int) -> None:
                 worker = pool.get()
                 try:
-                    began = time.monotonic()
-                    outcome = worker.run(submission, bundle, limits)
-                    result = _score(bundle, submission, outcome, time.monotonic() - began)
-                except Exception as error:  # noqa: BLE001 - the batch goes on, with a row
-                    result = ungradable(bundle, submission, "error",
-                                        f"the grader failed on this submission: {error}")
+                    result = grade_one(worker, batch.bundle, batch.runnable[index], limits)
                 finally:
                     pool.put(worker)
-                finish(index, result)
+                batch.finish(index, result)
 
             with ThreadPoolExecutor(max_workers=workers) as executor:
-                list(executor.map(grade_one, runnable))
-    return [results[i] for i in range(len(paths))]
+                futures = [executor.submit(grade_next, i) for i in batch.runnable]
+                try:
+                    for future in futures:
+                        future.result()
+                except KeyboardInterrupt:  # stop now; what is done is written, rerun resumes
+                    for future in futures:
+                        future.cancel()
+                    raise
+    return batch.in_order()

@@ -197,9 +197,11 @@ def main(ctrl_fd: int) -> None:
         try:
             raw, fds, _, _ = socket.recv_fds(ctrl, MAX_MESSAGE_BYTES, 1)
         except OSError:
-            return
+            raw = b""
         if not raw:
-            return  # the grader closed the control channel: shut down
+            # The grader closed the control channel: done. No interpreter shutdown (seconds
+            # of torch's clean-up), nothing of ours is left to flush.
+            os._exit(0)
         job = Job.from_json(json.loads(raw))
         channel_fd = fds[0]
         pid = os.fork()
