@@ -31,7 +31,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
-	$(BIN)/python -m autograder.bench
+	$(BIN)/python bench/bench.py
 
 clean:
 	rm -rf dist out .pytest_cache

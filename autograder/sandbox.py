@@ -10,9 +10,12 @@ Three processes, one trust boundary:
   notebook's cells, then asks for the tests, which exist nowhere on disk it can read.
 
 The grader hands the child one end of a fresh socketpair through the zygote (``SCM_RIGHTS``), so
-tests and results travel over a channel the zygote never reads and student code cannot forge a
-result without the per-submission nonce sent after its cells ran. Every message is a
-length-prefixed JSON object, never a pickle.
+tests and results travel over a channel the zygote never reads. The grader holds the child to a
+strict order on it (each cell, one request for the tests, one result with the nonce it sent
+with them) and kills the child once the result is in. Student code shares the child with the
+test runner, so the runner guards itself: references to what it uses are taken before student
+code runs, and an integrity snapshot catches patches. Every message is a length-prefixed JSON
+object, never a pickle.
 """
 
 from __future__ import annotations
@@ -51,7 +54,6 @@ MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
 MS_NOSUID = 0x2
 MS_NODEV = 0x4
-MS_NOEXEC = 0x8
 
 
 @dataclass(frozen=True)
@@ -570,7 +572,7 @@ def integrity_changes(before: Snapshot) -> list[str]:
     return changes
 
 
-def _run_cells(shell: Any, job: Job, channel: socket.socket, out: CappedText) -> list[str]:
+def _run_cells(shell: Any, job: Job, channel: socket.socket) -> list[str]:
     errors = []
     for index, source in enumerate(job.cells):
         if is_otter_cell(source):
@@ -672,7 +674,8 @@ def _grade_in_child(job: Job, channel: socket.socket, shell: Any, notes: list[st
     namespace["grader"] = _NoOpGrader()
     # Local references: a student who replaces this module's functions afterwards does not
     # change what runs here.
-    check_integrity, run_tests, send = integrity_changes, _run_tests, send_message
+    check_integrity, run_tests = integrity_changes, _run_tests
+    send, receive = send_message, recv_message
     threads_before = _other_threads()
     before = integrity_snapshot()
 
@@ -680,7 +683,7 @@ def _grade_in_child(job: Job, channel: socket.socket, shell: Any, notes: list[st
     real_stdout, real_stderr = sys.stdout, sys.stderr
     sys.stdout = sys.stderr = out
     try:
-        cell_errors = _run_cells(shell, job, channel, out)
+        cell_errors = _run_cells(shell, job, channel)
     finally:
         sys.stdout, sys.stderr = real_stdout, real_stderr
 
@@ -689,9 +692,9 @@ def _grade_in_child(job: Job, channel: socket.socket, shell: Any, notes: list[st
     while _other_threads() > threads_before and time.monotonic() < deadline:
         time.sleep(0.05)
     threads = _other_threads() - threads_before
-    send_message(channel, {"type": "cells_done", "errors": cell_errors, "notes": notes,
-                           "log": out.getvalue()})
-    tests = recv_message(channel)
+    send(channel, {"type": "cells_done", "errors": cell_errors, "notes": notes,
+                   "log": out.getvalue()})
+    tests = receive(channel)
     tampering = check_integrity(before)
     if threads > 0:
         tampering.append(f"student code left {threads} thread(s) running")
