@@ -174,9 +174,12 @@ def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits,
     tests_sent = False
     log, cell_errors = "", ()
 
-    def kill(status: Status, message: str) -> Outcome:
+    def stop() -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
+
+    def kill(status: Status, message: str) -> Outcome:
+        stop()
         return Outcome(status, message, log=log, cell_errors=cell_errors)
 
     while True:
@@ -216,8 +219,7 @@ def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits,
             if message.get("nonce") != nonce:
                 return kill("tampered", "a result arrived without the grader's nonce "
                                         "(forged by student code)")
-            # The child's work is done: stop it now, so nothing it started can send more.
-            kill("graded", "")
+            stop()  # its work is done: nothing it started may send more
             tampering = [str(t) for t in message.get("tampering", [])]
             if tampering:
                 return Outcome("tampered", "; ".join(tampering[:10]), log=log,
