@@ -348,32 +348,37 @@ def _build_filesystem_view(job: Job) -> None:
     readable even when they live under a private home such as /root.
     """
     _libc_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
-    python = _python_paths()
     scratch = os.path.realpath(job.scratch)
-    covers: dict[str, tuple[set[str], str]] = {}
+    needed = _python_paths() | {scratch}  # whatever is covered, these stay reachable
+
+    def under(folder: str) -> set[str]:
+        return {p for p in needed if p.startswith(folder + os.sep)}
+
+    covers: dict[str, str] = {}  # folder -> tmpfs options
     for folder in {os.path.realpath(p) for p in job.hide_paths if os.path.isdir(p)}:
         if folder not in SYSTEM_FOLDERS:
-            keep = {p for p in python | {scratch} if p.startswith(folder + os.sep)}
-            covers[folder] = (keep, "size=64k,mode=711" if keep else "size=4k,mode=000")
-    for folder, keep in _private_python_folders().items():
-        covers[folder] = (keep | covers.get(folder, (set(), ""))[0], "size=64k,mode=711")
+            covers[folder] = "size=64k,mode=711" if under(folder) else "size=4k,mode=000"
+    for folder in _private_python_folders():
+        covers[folder] = "size=64k,mode=711"
     for folder in FRESH_TEMP_FOLDERS:
         if os.path.isdir(folder):
-            keep = {scratch} if scratch.startswith(folder + os.sep) else set()
-            covers[folder] = (keep, f"size={job.limits.max_file_mb}m,mode=1777")
+            covers[folder] = f"size={job.limits.max_file_mb}m,mode=1777"
     covered: list[str] = []
     for folder in sorted(covers, key=lambda f: f.count(os.sep)):
         if any(folder.startswith(c + os.sep) for c in covered):
-            continue  # already inside a covered folder
-        keep, options = covers[folder]
-        _cover(folder, keep=keep, options=options)
+            continue  # already inside a covered folder: hidden, but for what is needed
+        _cover(folder, keep=under(folder), options=covers[folder])
         covered.append(folder)
 
-    writable = [scratch, *FRESH_TEMP_FOLDERS, "/proc", "/sys", "/dev"]
+    # Read-only: everything but the scratch folder, the fresh temporary folders and the
+    # kernel's own (/proc, /sys, /dev). Python's folders too, wherever they were bound back.
     with open("/proc/self/mountinfo") as mountinfo:
         mounts = [line.split()[4] for line in mountinfo]
     for mount in mounts:
-        if any(mount == w or mount.startswith(w + os.sep) for w in writable):
+        if mount == scratch or mount in FRESH_TEMP_FOLDERS:
+            continue
+        if mount not in needed and any(mount == k or mount.startswith(k + os.sep)
+                                       for k in ("/proc", "/sys", "/dev")):
             continue
         with contextlib.suppress(OSError):  # best effort: some mounts refuse a remount
             _libc_call("mount", None, mount.encode(), None,

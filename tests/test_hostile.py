@@ -308,6 +308,20 @@ class Case:
     bug: str = ""  # an engine bug: the case is xfail(strict=True) with this reason
 
 
+# Rewrite what the grader and the next submissions import: torch, numpy, the standard library
+# and our check helpers, wherever Python lives (a venv under /tmp included).
+PYTHON_VANDAL = """
+import os, numpy, torch, autograder.checks
+for path in (torch.__file__, numpy.__file__, os.__file__, autograder.checks.__file__):
+    try:
+        with open(path, "a") as handle:
+            handle.write("\\nraise SystemExit('vandalized')\\n")
+        print("WROTE", path)
+    except OSError as error:
+        print("DENIED", path, error.strerror)
+print("VANDAL PYTHON DONE")
+"""
+
 CASES = [
     Case("h01-rewrite-test-files", REWRITE_TESTS, ran="REWRITE DONE"),
     Case("h02-patch-otter-runners", PATCH_OTTER, ran="PATCHED OTTER"),
@@ -465,6 +479,7 @@ for obj in gc.get_objects():
          "    except OSError as error:\n        print('DENIED', error)\n", ran="DENIED"),
     # Last before the honest ones: its orphans linger (see test_fork_works_after_a_fork_bomb).
     Case("h43-fork-bomb-raw", "import os\nwhile True:\n    os.fork()"),
+    Case("h44-rewrite-python-itself", PYTHON_VANDAL, ran="VANDAL PYTHON DONE"),
 ]
 CASE_NAMES = [c.name for c in CASES]
 CONTROL = "c00-decoy-control"  # the decoy alone, no cheat
@@ -813,6 +828,11 @@ def test_world_writable_sentinel_outside_scratch_untouched(batch):
 def test_no_files_left_outside_scratch(batch):
     left = [path for path in batch.leftovers if os.path.exists(path)]
     assert not left, left
+
+
+def test_python_and_the_helpers_cannot_be_rewritten(batch):
+    log = batch.results["h44-rewrite-python-itself"].log
+    assert "DENIED" in log and "WROTE" not in log, log
 
 
 def test_decoy_control(batch):
