@@ -12,6 +12,8 @@ import os
 import shutil
 import signal
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -277,3 +279,14 @@ def test_a_dead_worker_gives_an_error_row_and_a_rerun_grades_it(releases, cluste
                                          limits=SLOW_LIMITS, out_dir=out)
     assert {r.submission: (r.status, r.percent) for r in rerun} == {
         "slow": ("graded", 100.0), "reference": ("graded", 100.0)}
+
+
+def test_cli_grade_with_an_unreachable_scheduler_is_a_clear_error(releases, tmp_path):
+    run = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade", str(releases["01-tensors"].bundle),
+         str(releases["01-tensors"].solution), "--out", str(tmp_path / "out"),
+         "--scheduler", "tcp://127.0.0.1:9"],
+        capture_output=True, text=True, timeout=120)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in run.stderr
