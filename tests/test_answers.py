@@ -6,33 +6,21 @@ question's answer cell replaced, graded by the real engine.
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 import pytest
 from conftest import ASSIGNMENT_NAMES, notebook_with_answer
+from make_examples import variants_for
 
 from autograder.bundle import load_bundle
 from autograder.grade import grade_submissions
 from autograder.results import SubmissionResult
 
-
-def _module_name(assignment: str) -> str:
-    return "answers.a" + re.sub(r"[^0-9a-z]+", "_", assignment.lower())
-
-
-def _variants(assignment: str) -> dict:
-    try:
-        return importlib.import_module(_module_name(assignment)).VARIANTS
-    except ModuleNotFoundError:
-        return {}
-
-
 CASES = [
     (assignment, question, kind, label)
     for assignment in ASSIGNMENT_NAMES
-    for question, kinds in _variants(assignment).items()
+    for question, kinds in variants_for(assignment).items()
     for kind in ("wrong", "right")
     for label in kinds.get(kind, {})
 ]
@@ -51,7 +39,7 @@ def graded_variants(releases, build_root: Path):
         if assignment not in graded:
             release = releases[assignment]
             folder = build_root / "variants" / assignment
-            for question, kinds in _variants(assignment).items():
+            for question, kinds in variants_for(assignment).items():
                 for kind, labelled in kinds.items():
                     for label, code in labelled.items():
                         notebook_with_answer(release.solution, question, code,
@@ -65,7 +53,7 @@ def graded_variants(releases, build_root: Path):
 
 def test_every_question_has_enough_variants(releases):
     for assignment in ASSIGNMENT_NAMES:
-        variants = _variants(assignment)
+        variants = variants_for(assignment)
         bundle_questions = {q.name for q in load_bundle(releases[assignment].bundle).questions}
         missing = sorted(bundle_questions - set(variants))
         assert not missing, f"{assignment}: no answer variants for {missing}"
