@@ -2,8 +2,8 @@
 its questions, and each check's points and visibility, without running anything.
 
 The tests are otter's exception-based test files (``tests/qN.py``). They are parsed here, in
-the trusted grader, and shipped to the sandbox as source with otter's decorators removed, so
-the sandbox needs no otter and the points come from the bundle, not from the student's process.
+the trusted grader, and handed to the judge as source with otter's decorators removed, so the
+judge needs no otter and the points come from the bundle.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import json
 import re
 import zipfile
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -51,21 +50,12 @@ class Bundle:
     questions: tuple[QuestionTests, ...]
     answer_cells: dict[str, list[str]]  # question -> ids of its answer cells in the release
 
-    @cached_property
-    def test_lines(self) -> frozenset[str]:
-        """Distinctive lines of the tests' source, to spot a message that quotes them."""
-        return frozenset(line.strip() for q in self.questions for line in q.module.splitlines()
-                         if len(line.strip()) >= 24 and not line.strip().startswith(
-                             ("from ", "import ", "def ", "@", "#")))
-
-    def tests_message(self, nonce: str) -> dict[str, Any]:
-        """What the sandbox receives after the student's cells ran."""
+    def judge_message(self) -> dict[str, Any]:
+        """What the judge receives: every question's test source and its checks' names."""
         return {
             "type": "tests",
-            "nonce": nonce,
             "questions": [
-                {"name": q.name, "module": q.module,
-                 "checks": [{"name": c.name} for c in q.checks]}
+                {"name": q.name, "module": q.module, "checks": [c.name for c in q.checks]}
                 for q in self.questions
             ],
         }

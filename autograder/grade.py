@@ -1,9 +1,10 @@
 """Grading: submissions + bundle -> one ``SubmissionResult`` each.
 
-This is the trusted side. It owns the deadlines (monotonic), kills what overruns, holds the
-tests until the student's cells have run, checks the per-submission nonce on the result, and
-always produces a result, whatever the submission did. With an output folder it writes each
-result atomically as it finishes and skips, on a rerun, what is already done.
+This is the trusted side. It hands each submission's tests to its judge alone (never to the
+student's process), takes verdicts from the judge only, keeps a watchdog on the whole
+submission, and always produces a result, whatever the submission did. Points come from the
+bundle. With an output folder it writes each result atomically as it finishes and skips, on a
+rerun, what is already done.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import fcntl
 import hashlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import socket
@@ -29,21 +29,23 @@ from pathlib import Path
 from queue import Queue
 from typing import Any
 
+from autograder import wire
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
 from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
-from autograder.sandbox import (
-    ChannelClosed,
-    Job,
-    Limits,
+from autograder.sandbox import Job, Limits
+from autograder.submission import (
+    Submission,
+    checkpoints,
+    collect_submissions,
     is_otter_cell,
-    recv_message,
-    send_message,
+    read_submission,
+    unique_stems,
 )
-from autograder.submission import Submission, collect_submissions, read_submission, unique_stems
 
 STARTUP_SECONDS = 120.0  # a zygote importing torch on a loaded machine
 EXIT_SECONDS = 30.0  # sweeping a submission's leftovers
+JUDGE_GRACE_SECONDS = 30.0  # the judge enforces the limits; this watchdog is for the judge
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class Outcome:
     log: str = ""
     cell_errors: tuple[str, ...] = ()
     peak_memory_mb: float = 0.0
+    timing: dict[str, Any] | None = None  # per question: judge seconds and round trips
 
 
 class Worker:
@@ -80,8 +83,8 @@ class Worker:
         self.ctrl = ours
         ours.settimeout(STARTUP_SECONDS)
         try:
-            ready = recv_message(ours)
-        except (OSError, ChannelClosed) as error:
+            ready = wire.receive(ours, time.monotonic() + STARTUP_SECONDS).header
+        except (OSError, wire.WireError, wire.DeadlinePassed) as error:
             raise AutograderError(f"grading worker {self.slot} did not start: {error}") from None
         if ready.get("type") != "ready":
             raise AutograderError(f"grading worker {self.slot} sent {ready!r}, not ready")
@@ -106,7 +109,9 @@ class Worker:
             self.start()
         assert self.ctrl is not None
         scratch = tempfile.mkdtemp(prefix=f"w{self.slot}-", dir=self.scratch_root)
-        job = Job(cells=list(submission.cells), scratch=scratch, limits=limits,
+        cells = [None if is_otter_cell(c) else c for c in submission.cells]
+        plan = checkpoints(submission, [q.name for q in bundle.questions], bundle.answer_cells)
+        job = Job(cells=cells, checkpoints=plan, scratch=scratch, limits=limits,
                   slot=self.slot, seed=seed,
                   hide_paths=self.hide_paths if hide_paths is None else hide_paths)
         ours, theirs = socket.socketpair()
@@ -115,20 +120,17 @@ class Worker:
                 socket.send_fds(self.ctrl, [json.dumps(job.to_json()).encode()],
                                 [theirs.fileno()])
                 theirs.close()
-                self.ctrl.settimeout(STARTUP_SECONDS)
-                started = recv_message(self.ctrl)
-            except (OSError, ChannelClosed) as error:
+                started = wire.receive(self.ctrl, time.monotonic() + STARTUP_SECONDS).header
+                # The tests go to the judge only, after the student's process was forked.
+                wire.send(ours, bundle.judge_message())
+            except (OSError, wire.WireError, wire.DeadlinePassed) as error:
                 self._restart()
                 return Outcome("error", f"the grading worker failed to start the submission "
                                         f"({error}); it was restarted")
-            pid = int(started["pid"])
-            expected_cells = [i for i, cell in enumerate(submission.cells)
-                              if not is_otter_cell(cell)]
-            outcome = _converse(ours, pid, bundle, limits, expected_cells)
+            outcome = self._await_verdicts(ours, started, limits)
             try:
-                self.ctrl.settimeout(EXIT_SECONDS)
-                exited = recv_message(self.ctrl)
-            except (OSError, ChannelClosed):
+                exited = wire.receive(self.ctrl, time.monotonic() + EXIT_SECONDS).header
+            except (OSError, wire.WireError, wire.DeadlinePassed):
                 self._restart()
                 exited = {"status": {}}
             if outcome.status == "crashed":
@@ -140,6 +142,28 @@ class Worker:
             with contextlib.suppress(OSError):
                 theirs.close()
             _remove_tree(scratch)
+
+    @staticmethod
+    def _await_verdicts(channel: socket.socket, started: dict[str, Any],
+                        limits: Limits) -> Outcome:
+        """The judge's result: the only source of verdicts."""
+        deadline = time.monotonic() + limits.submission_seconds + JUDGE_GRACE_SECONDS
+        try:
+            result = wire.receive(channel, deadline).header
+        except (wire.WireError, wire.DeadlinePassed) as error:
+            for pid in (started.get("judge"), started.get("pid")):
+                with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
+                    os.kill(int(pid), signal.SIGKILL)
+            return Outcome("error", f"the judge did not report ({type(error).__name__})")
+        status = result.get("status")
+        if status not in ("graded", "timeout", "crashed", "tampered", "error"):
+            return Outcome("error", f"the judge reported {status!r}")
+        cell_errors = tuple(str(e) for e in result.get("cell_errors", []))
+        cell_errors += tuple(f"sandbox: {n}" for n in result.get("notes", []))
+        return Outcome(status, str(result.get("message", "")),
+                       questions=tuple(result.get("questions", [])),
+                       log=str(result.get("log", "")), cell_errors=cell_errors,
+                       timing=result.get("timing"))
 
     def _restart(self) -> None:
         if self.process is not None:
@@ -161,91 +185,12 @@ def _remove_tree(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
 
-def _converse(channel: socket.socket, pid: int, bundle: Bundle, limits: Limits,
-              expected_cells: list[int]) -> Outcome:
-    """Talk to the child under deadlines: its cells in order, then tests, then one
-    nonce-bearing result. Anything else on the channel is student code writing to it."""
-    start = time.monotonic()
-    pending_cells = list(expected_cells)
-    submission_deadline = start + limits.submission_seconds
-    cell_deadline = submission_deadline
-    current_cell: int | None = None
-    nonce = secrets.token_hex(16)
-    tests_sent = False
-    log, cell_errors = "", ()
-
-    def stop() -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-
-    def kill(status: Status, message: str) -> Outcome:
-        stop()
-        return Outcome(status, message, log=log, cell_errors=cell_errors)
-
-    while True:
-        deadline = min(submission_deadline, cell_deadline)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            if deadline == cell_deadline and current_cell is not None and not tests_sent:
-                return kill("timeout", f"cell {current_cell} ran longer than "
-                                       f"{limits.cell_seconds:g} s (infinite loop?)")
-            return kill("timeout", f"the submission ran longer than "
-                                   f"{limits.submission_seconds:g} s")
-        channel.settimeout(remaining)
-        try:
-            message = recv_message(channel)
-        except TimeoutError:
-            continue
-        except (ChannelClosed, OSError) as error:
-            where = f" (during cell {current_cell})" if current_cell is not None and \
-                not tests_sent else " (during the tests)" if tests_sent else ""
-            detail = f": {error}" if str(error) != "channel closed" else ""
-            return kill("crashed", f"the submission's process ended before grading "
-                                   f"finished{where}{detail}")
-        kind = message.get("type")
-        if kind == "cell" and not tests_sent and pending_cells and \
-                message.get("index") == pending_cells[0]:
-            current_cell = pending_cells.pop(0)
-            cell_deadline = time.monotonic() + limits.cell_seconds
-        elif kind == "cells_done" and not tests_sent and not pending_cells:
-            log = str(message.get("log", ""))
-            cell_errors = tuple(str(e) for e in message.get("errors", []))
-            notes = [str(n) for n in message.get("notes", [])]
-            cell_errors += tuple(f"sandbox: {n}" for n in notes)
-            cell_deadline = submission_deadline
-            send_message(channel, bundle.tests_message(nonce))
-            tests_sent = True
-        elif kind == "result" and tests_sent:
-            if message.get("nonce") != nonce:
-                return kill("tampered", "a result arrived without the grader's nonce "
-                                        "(forged by student code)")
-            stop()  # its work is done: nothing it started may send more
-            tampering = [str(t) for t in message.get("tampering", [])]
-            if tampering:
-                return Outcome("tampered", "; ".join(tampering[:10]), log=log,
-                               cell_errors=cell_errors)
-            return Outcome("graded", questions=tuple(message.get("questions", [])), log=log,
-                           cell_errors=cell_errors)
-        elif kind == "error":
-            return kill("crashed", f"the sandbox failed: {message.get('message', '')}")
-        else:
-            return kill("tampered", f"unexpected {kind!r} message on the result channel "
-                                    "(student code writing to the grader's channel)")
-
-
 # --- results ----------------------------------------------------------------------------------
-
-
-def _quotes_tests(message: str, bundle: Bundle) -> bool:
-    return any(line in message for line in bundle.test_lines)
 
 
 def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
            duration: float) -> SubmissionResult:
-    """Match the sandbox's outcomes to the bundle's checks; points come from the bundle only.
-
-    A message that quotes the tests' source (student code can raise one) is withheld: the
-    messages reach students."""
+    """Match the judge's outcomes to the bundle's checks; points come from the bundle only."""
     reported = {q.get("name"): {c.get("name"): c for c in q.get("checks", [])
                                 if isinstance(c, dict)}
                 for q in outcome.questions if isinstance(q, dict)}
@@ -259,8 +204,6 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
             if result not in ("passed", "failed", "skipped"):
                 result = "failed"
             message = str(got.get("message", "")) if graded else outcome.status
-            if _quotes_tests(message, bundle):
-                message = "(message withheld: it quoted the grader's tests)"
             if result == "failed" and spec.failure_message:
                 message = f"{spec.failure_message}\n{message}".strip()
             if result == "passed":

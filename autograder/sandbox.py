@@ -1,21 +1,17 @@
-"""Run one submission's code and tests in an isolated, bounded process.
+"""The worker (zygote) and the isolated, bounded process that runs one submission.
 
-Three processes, one trust boundary:
+Per submission, three processes and one trust boundary:
 
-- the **grader** (``grade.py``, trusted) owns deadlines, killing, the test source and the result;
-- a **zygote** per worker (this module's ``main``, trusted: it never runs student code) imports
-  torch, numpy and IPython once, then forks one child per submission, so start-up is paid once;
-- the **child** (untrusted from the moment student code runs) isolates itself (new session, no
-  network, hidden paths, resource limits, an unprivileged uid when started as root), runs the
-  notebook's cells, then asks for the tests, which exist nowhere on disk it can read.
+- the **zygote** (this module's ``main``, trusted, one per worker: it never runs student code
+  and never holds a test) imports torch, numpy and IPython once, then forks two children;
+- the **student's process** (untrusted from the moment student code runs) isolates itself
+  (new session, no network, hidden paths, resource limits, an unprivileged uid when started as
+  root), then runs the notebook and answers requests (``autograder.untrusted.runner``);
+- the **judge** (trusted, ``autograder.judge``) gets the tests from the grader over its own
+  channel, asks the student's process what it needs, and sends the grader the verdicts.
 
-The grader hands the child one end of a fresh socketpair through the zygote (``SCM_RIGHTS``), so
-tests and results travel over a channel the zygote never reads. The grader holds the child to a
-strict order on it (each cell, one request for the tests, one result with the nonce it sent
-with them) and kills the child once the result is in. Student code shares the child with the
-test runner, so the runner guards itself: references to what it uses are taken before student
-code runs, and an integrity snapshot catches patches. Every message is a length-prefixed JSON
-object, never a pickle.
+The student's process is forked before the judge exists and before any test reaches this
+machine's memory, and it keeps only its end of the channel to the judge.
 """
 
 from __future__ import annotations
@@ -27,18 +23,14 @@ import os
 import resource
 import signal
 import socket
-import struct
 import sys
 import time
 import types
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-_THIS_MODULE = sys.modules[__name__]  # before IPython installs the student's __main__
-_json_loads = json.loads
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
-HEADER = struct.Struct(">I")
+from autograder import wire
+
 # Each worker's child runs as its own uid (when the grader is root), so one worker's
 # kill-everything-of-my-uid sweep never touches another's, and RLIMIT_NPROC is per worker.
 SANDBOX_UID_BASE = 61000
@@ -70,9 +62,11 @@ class Limits:
 
 @dataclass(frozen=True)
 class Job:
-    """What the zygote's child needs to run a submission (no tests: they come later)."""
+    """What the zygote's children need to run a submission. No tests: the grader sends them
+    to the judge alone."""
 
-    cells: list[str]
+    cells: list[str | None]  # None: otter's own cells (init, check, export), not run
+    checkpoints: list[tuple[int, str]]  # (cell index, question): judged before that cell
     scratch: str
     limits: Limits
     slot: int  # machine-wide unique while running: picks the sandbox uid
@@ -84,49 +78,8 @@ class Job:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:
-        return cls(**{**data, "limits": Limits(**data["limits"])})
-
-
-# --- framing ----------------------------------------------------------------------------------
-
-
-class ChannelClosed(Exception):
-    """The other end closed the channel (or sent something that is not a message)."""
-
-
-def send_message(sock: socket.socket, message: dict[str, Any], *,
-                 _dumps: Callable[..., str] = json.dumps,
-                 _sendall: Callable[..., None] = socket.socket.sendall) -> None:
-    # json.dumps and sendall are bound when this module loads, before any student code:
-    # patching them later cannot rewrite what the sandbox sends.
-    data = _dumps(message).encode()
-    _sendall(sock, HEADER.pack(len(data)) + data)
-
-
-def _recv_exact(sock: socket.socket, size: int, *,
-                _recv: Callable[..., bytes] = socket.socket.recv) -> bytes:
-    chunks, remaining = [], size
-    while remaining:
-        chunk = _recv(sock, min(remaining, 1 << 20))
-        if not chunk:
-            raise ChannelClosed("channel closed")
-        chunks.append(chunk)
-        remaining -= len(chunk)
-    return b"".join(chunks)
-
-
-def recv_message(sock: socket.socket) -> dict[str, Any]:
-    """Read one message; the caller sets the socket timeout (``socket.timeout`` on expiry)."""
-    (size,) = HEADER.unpack(_recv_exact(sock, HEADER.size))
-    if size > MAX_MESSAGE_BYTES:
-        raise ChannelClosed(f"message of {size} bytes is over the limit")
-    try:
-        message = _json_loads(_recv_exact(sock, size))
-    except ValueError as error:
-        raise ChannelClosed(f"not a JSON message: {error}") from None
-    if not isinstance(message, dict):
-        raise ChannelClosed("message is not a JSON object")
-    return message
+        return cls(**{**data, "limits": Limits(**data["limits"]),
+                      "checkpoints": [(int(i), str(q)) for i, q in data["checkpoints"]]})
 
 
 # --- the zygote -------------------------------------------------------------------------------
@@ -163,17 +116,23 @@ def _prepare_interpreter() -> Any:
         tqdm.tqdm.monitor_interval = 0  # no monitor thread left running after a progress bar
     except ImportError:
         pass
+    import unittest.mock  # noqa: F401  - what the tests and the judge use, warm in both
+
+    import cloudpickle  # noqa: F401
+    import torch.overrides  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
-    import autograder.checks  # noqa: F401  - captured references before any student code
+    import autograder.checks  # noqa: F401
+    import autograder.judge  # noqa: F401
+    import autograder.untrusted.runner  # noqa: F401
 
     config = Config()
     config.HistoryManager.enabled = False
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Minimal"
     # Student code gets a module of its own: by default IPython would run it in the
-    # ``__main__`` module, which is this one (``python -m autograder.sandbox``).
+    # ``__main__`` module, which is the zygote's (``python -m autograder.sandbox``).
     shell = InteractiveShell.instance(config=config, user_module=types.ModuleType("__main__"))
     # IPython keeps a copy of everything a cell prints (for %history -o), whatever the
     # history settings: endless printing would fill memory past our output cap.
@@ -188,16 +147,17 @@ def _prepare_interpreter() -> Any:
 
 
 def main(ctrl_fd: int) -> None:
-    """Zygote loop: receive a job and a channel fd, fork a child for it, report its exit."""
+    """Zygote loop: receive a job and the judge's channel to the grader, fork the student's
+    process and the judge, report their exit."""
     ctrl = socket.socket(fileno=ctrl_fd)
     # Orphans of a submission (double forks) become our children, so we can reap them:
     # zombies left over would count against the next submission's process cap.
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     shell = _prepare_interpreter()
-    send_message(ctrl, {"type": "ready"})
+    wire.send(ctrl, {"type": "ready"})
     while True:
         try:
-            raw, fds, _, _ = socket.recv_fds(ctrl, MAX_MESSAGE_BYTES, 1)
+            raw, fds, _, _ = socket.recv_fds(ctrl, wire.MAX_MESSAGE_BYTES, 1)
         except OSError:
             raw = b""
         if not raw:
@@ -205,16 +165,36 @@ def main(ctrl_fd: int) -> None:
             # of torch's clean-up), nothing of ours is left to flush.
             os._exit(0)
         job = Job.from_json(json.loads(raw))
-        channel_fd = fds[0]
-        pid = os.fork()
-        if pid == 0:
-            _child(job, channel_fd, ctrl.fileno(), shell)  # never returns
-        os.close(channel_fd)
-        send_message(ctrl, {"type": "started", "pid": pid})
-        _, status, usage = os.wait4(pid, 0)
-        _sweep(job, pid)
-        send_message(ctrl, {"type": "exited", "status": _describe_status(status),
-                            "max_rss_kb": usage.ru_maxrss})
+        grader_fd = fds[0]
+        judge_end, student_end = socket.socketpair()
+        student = os.fork()
+        if student == 0:
+            os.close(grader_fd)
+            judge_end.close()
+            _student_child(job, student_end.detach(), ctrl.fileno(), shell)  # never returns
+        student_end.close()
+        judge = os.fork()
+        if judge == 0:
+            ctrl.close()
+            _judge_child(job, judge_end, socket.socket(fileno=grader_fd), student)
+        judge_end.close()
+        os.close(grader_fd)
+        wire.send(ctrl, {"type": "started", "pid": student, "judge": judge})
+        _, status, usage = os.wait4(student, 0)
+        os.waitpid(judge, 0)
+        _sweep(job, student)
+        wire.send(ctrl, {"type": "exited", "status": _describe_status(status),
+                         "max_rss_kb": usage.ru_maxrss})
+
+
+def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, student: int) -> None:
+    """Runs in the forked judge. Never returns."""
+    try:
+        from autograder import judge
+
+        judge.serve(job, channel, grader, student)
+    finally:
+        os._exit(0)
 
 
 def _describe_status(status: int) -> dict[str, Any]:
@@ -447,266 +427,32 @@ def _isolate(job: Job, keep_fd: int) -> list[str]:
     return notes
 
 
-# --- the child: running cells and tests -----------------------------------------------------
+# --- the student's process ------------------------------------------------------------
 
 
-class CappedText:
-    """A text stream that keeps the first ``limit`` characters and counts the rest."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
-        self.parts: list[str] = []
-        self.kept = 0
-        self.dropped = 0
-
-    def write(self, text: str) -> int:
-        text = str(text)
-        room = self.limit - self.kept
-        if room > 0:
-            self.parts.append(text[:room])
-            self.kept += min(room, len(text))
-        self.dropped += max(0, len(text) - max(room, 0))
-        return len(text)
-
-    def flush(self) -> None:
-        pass
-
-    def isatty(self) -> bool:
-        return False
-
-    def getvalue(self) -> str:
-        note = f"\n[... {self.dropped} more characters of output cut]" if self.dropped else ""
-        return "".join(self.parts) + note
-
-
-class _NoOpGrader:
-    """Stands in for otter's ``grader`` while grading: checks run once, by us, at the end."""
-
-    def __getattr__(self, name: str) -> Callable[..., None]:
-        return lambda *args, **kwargs: None
-
-
-def is_otter_cell(source: str) -> bool:
-    """The cells otter assign adds (init, check, export) are not the student's work."""
-    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and
-             not ln.strip().startswith("#")]
-    if not lines:
-        return False
-    if source.lstrip().startswith("# Initialize Otter"):
-        return True
-    return all(ln.startswith(("grader.check", "grader.export")) for ln in lines)
-
-
-def _watched_namespaces() -> dict[str, tuple[Any, bool]]:
-    """What a cheat would patch, by label: (namespace, strict). For classes (strict), a new
-    attribute counts too, since it shadows an inherited method (``Tensor.__eq__`` lives on
-    ``TensorBase``); modules gain attributes legitimately (lazy submodules)."""
-    import builtins
-    import inspect
-    import json
-    import math
-    import random
-
-    import numpy
-    import numpy.random
-    import numpy.testing
-    import torch
-    import torch.cuda
-    import torch.nn
-    import torch.nn.functional
-    import torch.random
-    import torch.testing
-
-    import autograder.checks
-
-    modules = {
-        "builtins": builtins, "math": math, "random": random, "inspect": inspect, "json": json,
-        "socket": socket, "os": os, "numpy": numpy, "numpy.random": numpy.random,
-        "numpy.testing": numpy.testing, "torch": torch, "torch.nn.functional":
-        torch.nn.functional, "torch.testing": torch.testing, "torch.cuda": torch.cuda,
-        "torch.random": torch.random, "autograder.checks": autograder.checks,
-        "the sandbox runner": _THIS_MODULE,
-    }
-    classes = {
-        "numpy.ndarray": numpy.ndarray, "torch.Tensor": torch.Tensor,
-        "torch.TensorBase": torch._C.TensorBase, "torch.nn.Module": torch.nn.Module,
-        "torch.nn.Parameter": torch.nn.Parameter, "socket.socket": socket.socket,
-    }
-    return {**{k: (v, False) for k, v in modules.items()},
-            **{k: (v, True) for k, v in classes.items()}}
-
-
-def _fingerprint(value: Any) -> tuple[int, ...]:
-    # A Python function can be changed in place through __code__; include it.
-    code = getattr(value, "__code__", None)
-    defaults = getattr(value, "__defaults__", None)
-    return (id(value), id(code), id(defaults)) if code is not None else (id(value),)
-
-
-Snapshot = dict[str, dict[str, tuple[int, ...]]]
-# Attributes Python itself caches on a class (copy/pickle), not a student's doing.
-CACHED_BY_PYTHON = frozenset({"__slotnames__"})
-
-
-def integrity_snapshot() -> Snapshot:
-    snapshot: Snapshot = {}
-    watched = _watched_namespaces()
-    for label, (namespace, _) in watched.items():
-        items = vars(namespace)
-        snapshot[label] = {name: _fingerprint(value) for name, value in list(items.items())}
-    snapshot["sys.modules"] = {name: (id(sys.modules.get(name)),)
-                               for name in watched if name in sys.modules}
-    return snapshot
-
-
-def integrity_changes(before: Snapshot) -> list[str]:
-    """What student code replaced, deleted (or, on classes, added) since ``before``."""
-    after = integrity_snapshot()
-    strict = {label for label, (_, is_class) in _watched_namespaces().items() if is_class}
-    changes = []
-    for label, names in before.items():
-        now = after.get(label, {})
-        for name, fingerprint in names.items():
-            if name not in now:
-                changes.append(f"{label}.{name} was deleted")
-            elif now[name] != fingerprint:
-                changes.append(f"{label}.{name} was replaced")
-        if label in strict:
-            changes += [f"{label}.{name} was added" for name in now
-                        if name not in names and name not in CACHED_BY_PYTHON]
-    return changes
-
-
-def _run_cells(shell: Any, job: Job, channel: socket.socket) -> list[str]:
-    errors = []
-    for index, source in enumerate(job.cells):
-        if is_otter_cell(source):
-            continue
-        send_message(channel, {"type": "cell", "index": index})
-        result = shell.run_cell(source, store_history=True)
-        error = result.error_before_exec or result.error_in_exec
-        if error is not None:
-            first = source.strip().splitlines()[0][:60] if source.strip() else ""
-            errors.append(f"cell {index} ({first!r}) raised {type(error).__name__}: "
-                          f"{str(error)[:300]}")
-    return errors
-
-
-def _run_check(function: Callable[..., Any], namespace: dict[str, Any]) -> tuple[str, str]:
-    import inspect
-
-    from autograder.checks import CheckSkipped
-
-    params = list(inspect.signature(function).parameters)
-    kwargs = {p: (namespace if p == "env" else namespace.get(p)) for p in params}
-    try:
-        function(**kwargs)
-    except CheckSkipped as skip:
-        return "skipped", skip.reason
-    except AssertionError as error:
-        return "failed", str(error) or "a check failed"
-    except BaseException as error:  # noqa: BLE001 - a student function may raise anything
-        if isinstance(error, KeyboardInterrupt | SystemExit | GeneratorExit):
-            return "failed", f"the code called stopped the test ({type(error).__name__})"
-        return "failed", f"{type(error).__name__}: {str(error)[:500]}"
-    return "passed", ""
-
-
-def _run_tests(tests: dict[str, Any], namespace: dict[str, Any]) -> list[dict[str, Any]]:
-    """Run every check of every question; each question's module runs in its own namespace."""
-    import builtins
-
-    results = []
-    for question in tests["questions"]:
-        module_ns: dict[str, Any] = {"__builtins__": builtins, "__name__": question["name"]}
-        checks = []
-        # The source leaves the message as it is compiled: a student function called by a
-        # test that walks up the stack finds no test text here.
-        source = question.pop("module")
-        try:
-            code = compile(source, f"<tests {question['name']}>", "exec")
-            del source
-            exec(code, module_ns)
-            load_error = ""
-        except BaseException as error:  # noqa: BLE001
-            load_error = f"{type(error).__name__}: {error}"
-        for check in question["checks"]:
-            function = module_ns.get(check["name"])
-            if load_error or not callable(function):
-                outcome, message = "failed", f"test could not be loaded ({load_error})"
-            else:
-                outcome, message = _run_check(function, namespace)
-            checks.append({"name": check["name"], "outcome": outcome, "message": message})
-        results.append({"name": question["name"], "checks": checks})
-    return results
-
-
-def _other_threads() -> int:
-    """Threads besides this one, counted by the kernel (also those Python does not know)."""
-    return len(os.listdir("/proc/self/task")) - 1
-
-
-def _child(job: Job, channel_fd: int, ctrl_fd: int, shell: Any) -> None:
-    """Runs in the forked child. Never returns."""
+def _student_child(job: Job, channel_fd: int, ctrl_fd: int, shell: Any) -> None:
+    """Runs in the forked student's process. Never returns."""
+    channel = socket.socket(fileno=channel_fd)
     try:
         os.close(ctrl_fd)
-        channel = socket.socket(fileno=channel_fd)
         notes = _isolate(job, channel_fd)
-        _grade_in_child(job, channel, shell, notes)
-    except BaseException as error:  # noqa: BLE001 - report, then die
-        try:
-            send_message(channel, {"type": "error",
-                                   "message": f"{type(error).__name__}: {error}"})
-        except Exception:  # noqa: BLE001
-            pass
+        import random
+
+        import numpy
+        import torch
+
+        from autograder.untrusted import runner
+
+        random.seed(job.seed)
+        numpy.random.seed(job.seed)
+        torch.manual_seed(job.seed)
+        plan = runner.Plan(cells=job.cells, checkpoints=job.checkpoints,
+                           max_output_bytes=job.limits.max_output_bytes)
+        runner.serve(shell, channel, plan, notes)
+    except BaseException:  # noqa: BLE001 - the judge sees the channel close
+        pass
     finally:
         os._exit(0)
-
-
-def _grade_in_child(job: Job, channel: socket.socket, shell: Any, notes: list[str]) -> None:
-    import random
-
-    import numpy
-    import torch
-
-    import autograder.checks
-
-    autograder.checks.SKIPS_ARE_REPORTED = True
-    random.seed(job.seed)
-    numpy.random.seed(job.seed)
-    torch.manual_seed(job.seed)
-    namespace = shell.user_ns
-    namespace["grader"] = _NoOpGrader()
-    # Local references: a student who replaces this module's functions afterwards does not
-    # change what runs here.
-    check_integrity, run_tests = integrity_changes, _run_tests
-    send, receive = send_message, recv_message
-    threads_before = _other_threads()
-    before = integrity_snapshot()
-
-    out = CappedText(job.limits.max_output_bytes)
-    real_stdout, real_stderr = sys.stdout, sys.stderr
-    sys.stdout = sys.stderr = out
-    try:
-        cell_errors = _run_cells(shell, job, channel)
-    finally:
-        sys.stdout, sys.stderr = real_stdout, real_stderr
-
-    # Anything still running now could interfere with the tests: refuse to trust them.
-    deadline = time.monotonic() + 1.0
-    while _other_threads() > threads_before and time.monotonic() < deadline:
-        time.sleep(0.05)
-    threads = _other_threads() - threads_before
-    send(channel, {"type": "cells_done", "errors": cell_errors, "notes": notes,
-                   "log": out.getvalue()})
-    tests = receive(channel)
-    tampering = check_integrity(before)
-    if threads > 0:
-        tampering.append(f"student code left {threads} thread(s) running")
-    results = [] if tampering else run_tests(tests, namespace)
-    tampering += [c for c in check_integrity(before) if c not in tampering]
-    send(channel, {"type": "result", "nonce": tests["nonce"], "questions": results,
-                   "tampering": tampering})
 
 
 if __name__ == "__main__":

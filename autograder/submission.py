@@ -25,6 +25,7 @@ class Submission:
     stem: str  # unique within a batch; names the result files
     path: Path
     cells: tuple[str, ...] = ()  # code cells' source, in order
+    cell_ids: tuple[str | None, ...] = ()  # their notebook cell ids (None where absent)
     problem: str = ""  # why it cannot be graded; empty when it can
     notes: tuple[str, ...] = field(default=())  # graded anyway, but the instructor should know
 
@@ -106,7 +107,10 @@ def read_submission(path: Path, stem: str, bundle: Bundle) -> Submission:
         if not isinstance(nb.get("cells"), list):
             raise ValueError("the file is JSON but not a Jupyter notebook (no cells)")
         cells = [c for c in nb["cells"] if isinstance(c, dict)]
-        code = tuple(_source(c) for c in cells if c.get("cell_type") == "code")
+        code_cells = [c for c in cells if c.get("cell_type") == "code"]
+        code = tuple(_source(c) for c in code_cells)
+        code_ids = tuple(c.get("id") if isinstance(c.get("id"), str) else None
+                         for c in code_cells)
     except (ValueError, OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
         return Submission(stem=stem, path=path, problem=f"{path.name}: {error}")
 
@@ -133,4 +137,41 @@ def read_submission(path: Path, stem: str, bundle: Bundle) -> Submission:
     for question, answer_ids in bundle.answer_cells.items():
         if answer_ids and not any(i in ids for i in answer_ids):
             notes.append(f"{question}: the answer cell is missing (deleted or replaced?)")
-    return Submission(stem=stem, path=path, cells=code, notes=tuple(notes))
+    return Submission(stem=stem, path=path, cells=code, cell_ids=code_ids, notes=tuple(notes))
+
+
+def is_otter_cell(source: str) -> bool:
+    """The cells otter assign adds (init, check, export) are not the student's work."""
+    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and
+             not ln.strip().startswith("#")]
+    if not lines:
+        return False
+    if source.lstrip().startswith("# Initialize Otter"):
+        return True
+    return all(ln.startswith(("grader.check", "grader.export")) for ln in lines)
+
+
+_CHECK_CALL = re.compile(r"""^grader\.check\(\s*(['"])(?P<question>[^'"]+)\1\s*\)$""")
+
+
+def checkpoints(submission: Submission, questions: list[str],
+                answer_cells: dict[str, list[str]]) -> list[tuple[int, str]]:
+    """Where each question is judged: before the notebook's own ``grader.check("qN")`` cell;
+    where the student deleted it, after the question's last answer cell; else at the end.
+    Ordered as the notebook runs."""
+    check_cells: dict[str, int] = {}
+    for index, source in enumerate(submission.cells):
+        for line in source.splitlines():
+            match = _CHECK_CALL.match(line.strip())
+            if match and is_otter_cell(source):
+                check_cells.setdefault(match["question"], index)
+    where = {}
+    for question in questions:
+        if question in check_cells:
+            where[question] = check_cells[question]
+            continue
+        ids = set(answer_cells.get(question, []))
+        found = [i for i, cell_id in enumerate(submission.cell_ids) if cell_id in ids]
+        where[question] = max(found) + 1 if found else len(submission.cells)
+    order = {q: n for n, q in enumerate(questions)}
+    return sorted(((i, q) for q, i in where.items()), key=lambda p: (p[0], order[p[1]]))

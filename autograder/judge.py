@@ -1,0 +1,537 @@
+"""The judge: runs a bundle's tests against the student's process, which it only queries.
+
+Trusted. Forked per submission from the warm worker (torch imported), it holds the tests, runs
+them here, computes every expected value and every verdict, and reports to the grader. The
+student's process runs the notebook and, at each question's checkpoint, answers requests: the
+value of a name, an attribute, a call, an item, an iteration, a length. Answers arrive in the
+wire format (``autograder.wire``) and are decoded into fresh objects of exact types, or into
+``Remote`` handles for what cannot travel by value. Nothing that comes from the student's
+process is executed, evaluated, imported or unpickled here.
+
+Deadlines are absolute (``time.monotonic``): per cell, per request, per submission. A reply
+that is malformed or out of order is a protocol violation (``tampered``); a process that dies
+or overruns ends the conversation (``crashed``, ``timeout``).
+"""
+
+from __future__ import annotations
+
+import builtins
+import inspect
+import io
+import os
+import signal
+import socket
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import cloudpickle
+import torch
+
+from autograder import checks, wire
+
+# --- how a conversation ends early ----------------------------------------------------------
+# BaseExceptions, so that a test's own ``except Exception`` around a call cannot swallow them.
+
+
+class StudentGone(BaseException):
+    status = "crashed"
+
+
+class StudentTimedOut(StudentGone):
+    status = "timeout"
+
+
+class ProtocolViolation(StudentGone):
+    status = "tampered"
+
+
+class StudentCodeStopped(Exception):
+    """Student code raised something that is not an ``Exception`` (``SystemExit``, ...)."""
+
+
+# --- handles --------------------------------------------------------------------------------
+
+
+class Remote:
+    """An object that stays in the student's process. Attribute reads, items, iteration and
+    length become requests; its type is what the student's process reported
+    (``checks.type_name``, ``checks.is_instance``): it never passes for a class here."""
+
+    __slots__ = ("_session", "_info", "__weakref__")
+
+    def __init__(self, session: Session, info: wire.HandleInfo) -> None:
+        object.__setattr__(self, "_session", session)
+        object.__setattr__(self, "_info", info)
+
+    @staticmethod
+    def _autograder_remote_info(handle: Remote) -> wire.HandleInfo:
+        return object.__getattribute__(handle, "_info")
+
+    def _autograder_ask(self, op: str, **payload: Any) -> Any:
+        return self._session.request(op, self, **payload)
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") and name.endswith("__") and name not in ("__name__",
+                                                                          "__qualname__"):
+            raise AttributeError(name)  # protocol probes (__array__, ...) stay local
+        return self._session.request("getattr", self, attr=name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._session.request("setattr", self, attr=name, value=value)
+
+    def __getitem__(self, key: Any) -> Any:
+        return self._session.request("getitem", self, key=key)
+
+    def __iter__(self) -> Any:
+        return self._session.request("iter", self)
+
+    def __len__(self) -> int:
+        value = self._session.request("len", self)
+        if type(value) is not int:
+            raise TypeError(f"len() of {checks.type_name(self)} is not an int")
+        return value
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        return self._info.repr
+
+    __str__ = __repr__
+
+
+class RemoteCallable(Remote):
+    __slots__ = ()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._session.request("call", self, args=args, kwargs=kwargs)
+
+
+class RemoteIterator(Remote):
+    __slots__ = ()
+
+    def __iter__(self) -> RemoteIterator:
+        return self
+
+    def __next__(self) -> Any:
+        return self._session.request("next", self)
+
+
+_HANDLE_TYPES = (Remote, RemoteCallable, RemoteIterator)
+_STOP = object()
+
+
+class _Pickler(cloudpickle.Pickler):
+    """Arguments for the student's process: any encoding will do that way; handles go back as
+    references to the student's own objects."""
+
+    def persistent_id(self, obj: Any) -> Any:
+        if type(obj) in _HANDLE_TYPES:
+            return ("h", object.__getattribute__(obj, "_info").id)
+        return None
+
+
+def _builtin_exception(type_names: tuple[str, ...], message: str) -> BaseException:
+    """A fresh exception of the nearest built-in type the student's error derives from (a
+    student's own classes, and the helpers' skip exception, are never raised here)."""
+    for name in type_names:
+        module, _, attribute = name.rpartition(".")
+        candidate = getattr(builtins, attribute, None) if module == "builtins" else None
+        if isinstance(candidate, type) and issubclass(candidate, Exception):
+            return candidate(message)
+    raised = type_names[0].rsplit(".", 1)[-1] if type_names else "an exception"
+    return StudentCodeStopped(f"the code called stopped the test ({raised})")
+
+
+# --- the conversation -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Deadlines:
+    submission: float  # monotonic
+    request_seconds: float
+
+    def request(self) -> float:
+        return min(self.submission, time.monotonic() + self.request_seconds)
+
+
+class Session:
+    """One student's process, seen from the judge: requests, handles, lent objects."""
+
+    def __init__(self, channel: socket.socket, deadlines: Deadlines) -> None:
+        self.channel = channel
+        self.deadlines = deadlines
+        self.seq = 0
+        self.handles: dict[int, Remote] = {}
+        self.originals: dict[int, Any] = {}  # token -> the judge's object lent to a call
+        self.synced = b""  # digest of the ambient state both sides last agreed on
+        self.cuda_devices = torch.cuda.device_count() if checks.cuda_available() else 0
+        self.question = ""
+        self.requests = 0
+
+    # --- sending ----------------------------------------------------------------------------
+
+    def _ambient(self) -> dict[str, Any] | None:
+        state = wire.capture_ambient(cuda=torch.cuda.is_initialized())
+        digest = wire.ambient_digest(state)
+        if digest == self.synced:
+            return None
+        self.synced = digest
+        return state
+
+    def request(self, op: str, target: Remote | None, *, args: Any = None, kwargs: Any = None,
+                key: Any = None, value: Any = None, cls: Any = None, attr: str = "",
+                name: str = "") -> Any:
+        self.seq += 1
+        self.requests += 1
+        header: dict[str, Any] = {"op": op, "seq": self.seq}
+        if target is not None:
+            header["h"] = object.__getattribute__(target, "_info").id
+        if attr:
+            header["attr"] = attr
+        if name:
+            header["name"] = name
+        lendable = (args, kwargs, key, value)
+        lent = wire.lent_objects(lendable, opaque=lambda o: type(o) in _HANDLE_TYPES)
+        base = len(self.originals) + 1
+        for offset, obj in enumerate(lent):
+            self.originals[base + offset] = obj
+        instruments = checks.active_instruments()
+        payload = {"args": args, "kwargs": kwargs, "key": key, "value": value, "cls": cls,
+                   "ambient": self._ambient(), "token_base": base if lent else None,
+                   "instruments": [(n, o) for n, o, _ in instruments]}
+        buffer = io.BytesIO()
+        try:
+            _Pickler(buffer).dump(payload)
+        except Exception as error:  # noqa: BLE001 - a test passed something unpicklable
+            raise TypeError(f"cannot send this argument to the student's code: {error}") from None
+        try:
+            wire.send(self.channel, header, [buffer.getvalue()])
+        except OSError as error:
+            raise StudentGone(f"the submission's process ended ({error})") from None
+        reply = self._receive_reply()
+        return self._decode_reply(reply, [r for _, _, r in instruments])
+
+    def _receive_reply(self) -> wire.Message:
+        try:
+            message = wire.receive(self.channel, self.deadlines.request())
+        except wire.DeadlinePassed:
+            if time.monotonic() >= self.deadlines.submission:
+                raise StudentTimedOut("the submission ran out of time during the tests of "
+                                      f"{self.question}") from None
+            raise StudentTimedOut(f"a call made by the tests of {self.question} ran longer "
+                                  f"than {self.deadlines.request_seconds:g} s") from None
+        except wire.ChannelClosed:
+            raise StudentGone("the submission's process ended during the tests of "
+                              f"{self.question}") from None
+        except wire.WireError as error:
+            raise ProtocolViolation(f"a malformed reply ({error})") from None
+        header = message.header
+        if header.get("type") != "reply" or header.get("seq") != self.seq:
+            raise ProtocolViolation("a message that is not the reply to the judge's request")
+        return message
+
+    # --- receiving --------------------------------------------------------------------------
+
+    def decoder(self, blobs: list[bytes]) -> wire.Decoder:
+        return wire.Decoder(blobs, make_handle=self._remote, resolve_ref=self._original,
+                            record_facts=checks.report_facts, cuda_devices=self.cuda_devices)
+
+    def _remote(self, info: wire.HandleInfo) -> Remote:
+        handle = self.handles.get(info.id)
+        if handle is None:
+            kind = RemoteIterator if info.iterator else RemoteCallable if info.callable \
+                else Remote
+            handle = kind(self, info)
+            self.handles[info.id] = handle
+        return handle
+
+    def _original(self, token: int) -> Any:
+        if token not in self.originals:
+            raise wire.WireError("a reference to an object the judge never sent")
+        return self.originals[token]
+
+    def _decode_reply(self, message: wire.Message, records: list[list[Any]]) -> Any:
+        header = message.header
+        decoder = self.decoder(message.blobs)
+        try:
+            if header.get("ambient") is not None:
+                wire.apply_ambient(decoder.decode(header["ambient"]))
+                self.synced = wire.ambient_digest(
+                    wire.capture_ambient(cuda=torch.cuda.is_initialized()))
+            got = header.get("records", [])
+            if type(got) is not list or len(got) != len(records):
+                raise wire.WireError("instrument records do not match")
+            for record, node in zip(records, got, strict=True):
+                values = decoder.decode(node)
+                if type(values) is not list:
+                    raise wire.WireError("an instrument record is not a list")
+                record.extend(values)
+            writeback = header.get("writeback", [])
+            if type(writeback) is not list:
+                raise wire.WireError("write-back is not a list")
+            for entry in writeback:
+                self._write_back(entry, decoder)
+            if header.get("ok") is True:
+                if header.get("stop") is True:
+                    raise StopIteration
+                return decoder.decode(header.get("value"))
+            error = header.get("error")
+            if type(error) is not dict or type(error.get("message")) is not str:
+                raise wire.WireError("an error reply without a message")
+            names = decoder._handle_info({"id": 0, "type": error.get("type"), "callable": False,
+                                          "iterator": False, "class": False, "repr": ""})
+        except wire.WireError as error:
+            raise ProtocolViolation(f"a malformed reply ({error})") from None
+        raise _builtin_exception(names.type_names, error["message"][:500])
+
+    def _write_back(self, entry: Any, decoder: wire.Decoder) -> None:
+        """Apply what a student function changed in an object the judge lent it."""
+        if type(entry) is not dict or type(entry.get("token")) is not int:
+            raise wire.WireError("a write-back entry without a token")
+        obj = self._original(entry["token"])
+        kind = entry.get("kind")
+        if kind == "tensor" and isinstance(obj, torch.Tensor):
+            new = decoder.decode(entry.get("value"))
+            if not isinstance(new, torch.Tensor):
+                raise wire.WireError("a tensor write-back without a tensor")
+            _replace_tensor(obj, new)
+            grad = decoder.decode(entry.get("grad"))
+            if grad is None or isinstance(grad, torch.Tensor) and grad.shape == obj.shape:
+                obj.grad = grad
+        elif kind == "ndarray" and type(obj).__module__ == "numpy":
+            new = decoder.decode(entry.get("value"))
+            if getattr(new, "shape", None) == obj.shape and new.dtype == obj.dtype and \
+                    obj.flags.writeable:
+                obj[...] = new
+        elif kind == "module" and isinstance(obj, torch.nn.Module):
+            if type(entry.get("training")) is not bool:
+                raise wire.WireError("a module write-back without its mode")
+            object.__setattr__(obj, "training", entry["training"])
+            for item in entry.get("tensors", []):
+                if type(item) is not list or len(item) != 3 or type(item[1]) is not str:
+                    raise wire.WireError("a module tensor write-back is malformed")
+                new = decoder.decode(item[2])
+                if not isinstance(new, torch.Tensor):
+                    raise wire.WireError("a module tensor write-back without a tensor")
+                if item[0] == "parameter":
+                    obj._parameters[item[1]] = new if isinstance(new, torch.nn.Parameter) \
+                        else torch.nn.Parameter(new, requires_grad=new.requires_grad)
+                else:
+                    obj._buffers[item[1]] = new
+            for item in entry.get("attrs", []):
+                if type(item) is not list or len(item) != 2 or type(item[0]) is not str or \
+                        item[0].startswith("_"):
+                    raise wire.WireError("a module attribute write-back is malformed")
+                obj.__dict__[item[0]] = decoder.decode(item[1])
+        elif kind == "optimizer" and isinstance(obj, torch.optim.Optimizer):
+            state, groups = decoder.decode(entry.get("state")), decoder.decode(entry.get("groups"))
+            if type(state) is not list or type(groups) is not list or \
+                    len(groups) != len(obj.param_groups):
+                raise wire.WireError("an optimizer write-back is malformed")
+            for item in state:
+                if type(item) is not list or len(item) != 2 or type(item[1]) is not dict:
+                    raise wire.WireError("an optimizer state write-back is malformed")
+                obj.state[self._original(item[0])] = item[1]
+            for group, new in zip(obj.param_groups, groups, strict=True):
+                if type(new) is not dict:
+                    raise wire.WireError("an optimizer group write-back is malformed")
+                group.update({k: v for k, v in new.items() if k != "params"})
+        else:
+            raise wire.WireError(f"a write-back of kind {str(kind)[:20]!r} for a "
+                                 f"{type(obj).__name__}")
+
+    def adopt_ambient(self, message: wire.Message) -> None:
+        """Start a question's tests from the state the student's process is in (its generators
+        and flags, as the tests would see them in the notebook)."""
+        try:
+            wire.apply_ambient(self.decoder(message.blobs).decode(message.header.get("ambient")))
+        except (wire.WireError, TypeError) as error:
+            raise ProtocolViolation(f"a malformed checkpoint ({error})") from None
+        self.synced = wire.ambient_digest(wire.capture_ambient(cuda=torch.cuda.is_initialized()))
+
+    def fetch(self, name: str) -> Any:
+        return self.request("name", None, name=name)
+
+
+def _replace_tensor(obj: torch.Tensor, new: torch.Tensor) -> None:
+    with torch.no_grad():
+        if new.shape == obj.shape and new.dtype == obj.dtype and new.device == obj.device:
+            if obj.device.type != "meta":
+                obj.copy_(new)
+        else:
+            try:
+                obj.data = new
+            except RuntimeError:
+                return
+    if obj.is_leaf and obj.requires_grad != new.requires_grad and \
+            (new.is_floating_point() or new.is_complex()):
+        obj.requires_grad_(new.requires_grad)
+
+
+# --- running the tests ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionTests:
+    name: str
+    module: str  # the test file's source (otter's decorators removed)
+    checks: tuple[str, ...]
+
+
+def _run_check(function: Any, session: Session) -> tuple[str, str]:
+    params = list(inspect.signature(function).parameters)
+    try:
+        kwargs = {p: session.fetch(p) for p in params}
+        function(**kwargs)
+    except checks.CheckSkipped as skip:
+        return "skipped", skip.reason
+    except AssertionError as error:
+        return "failed", str(error) or "a check failed"
+    except StudentGone:
+        raise
+    except Exception as error:  # noqa: BLE001 - the test, or the student code it called
+        return "failed", f"{type(error).__name__}: {str(error)[:500]}"
+    return "passed", ""
+
+
+def judge_question(question: QuestionTests, session: Session) -> dict[str, Any]:
+    session.question = question.name
+    namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": question.name}
+    try:
+        exec(compile(question.module, f"<tests {question.name}>", "exec"), namespace)
+        load_error = ""
+    except Exception as error:  # noqa: BLE001 - an instructor's broken test file
+        load_error = f"{type(error).__name__}: {error}"
+    results = []
+    for name in question.checks:
+        function = namespace.get(name)
+        if load_error or not callable(function):
+            outcome, message = "failed", f"test could not be loaded ({load_error})"
+        else:
+            outcome, message = _run_check(function, session)
+        results.append({"name": name, "outcome": outcome, "message": message})
+    return {"name": question.name, "checks": results}
+
+
+@dataclass(frozen=True)
+class Plan:
+    cells: list[bool]  # which cells the student's process runs (False: otter's cells)
+    checkpoints: list[tuple[int, str]]
+
+
+def converse(channel: socket.socket, plan: Plan, tests: dict[str, QuestionTests], *,
+             cell_seconds: float, submission_seconds: float) -> dict[str, Any]:
+    """Follow the student's process through its cells and judge each question at its
+    checkpoint. Returns the result for the grader; never raises for the student's doing."""
+    start = time.monotonic()
+    deadlines = Deadlines(submission=start + submission_seconds, request_seconds=cell_seconds)
+    session = Session(channel, deadlines)
+    questions: list[dict[str, Any]] = []
+    timing: dict[str, Any] = {}
+    expected_cells = [i for i, runs in enumerate(plan.cells) if runs]
+    pending = list(plan.checkpoints)
+    current: int | None = None
+    result: dict[str, Any] = {"questions": questions, "timing": timing, "log": "",
+                              "cell_errors": [], "notes": []}
+
+    def receive(deadline: float) -> wire.Message:
+        try:
+            return wire.receive(channel, deadline)
+        except wire.DeadlinePassed:
+            if deadline >= deadlines.submission:
+                raise StudentTimedOut(f"the submission ran longer than "
+                                      f"{submission_seconds:g} s") from None
+            raise StudentTimedOut(f"cell {current} ran longer than {cell_seconds:g} s "
+                                  "(infinite loop?)") from None
+        except wire.ChannelClosed:
+            where = f" (during cell {current})" if current is not None else ""
+            raise StudentGone(f"the submission's process ended before grading "
+                              f"finished{where}") from None
+        except wire.WireError as error:
+            raise ProtocolViolation(f"a malformed message ({error})") from None
+
+    try:
+        hello = receive(deadlines.submission).header
+        if hello.get("type") != "hello" or type(hello.get("notes")) is not list:
+            raise ProtocolViolation("the student's process did not start as expected")
+        result["notes"] = [str(n) for n in hello["notes"]]
+        cell_deadline = deadlines.submission
+        while True:
+            received = receive(min(cell_deadline, deadlines.submission))
+            message = received.header
+            kind = message.get("type")
+            if kind == "cell" and expected_cells and message.get("index") == expected_cells[0]:
+                current = expected_cells.pop(0)
+                cell_deadline = time.monotonic() + cell_seconds
+            elif kind == "checkpoint" and pending and message.get("question") == pending[0][1] \
+                    and (not expected_cells or expected_cells[0] >= pending[0][0]):
+                _, name = pending.pop(0)
+                session.adopt_ambient(received)
+                began, requests = time.monotonic(), session.requests
+                questions.append(judge_question(tests[name], session))
+                timing[name] = {"seconds": round(time.monotonic() - began, 4),
+                                "requests": session.requests - requests}
+                try:
+                    wire.send(channel, {"op": "resume"})
+                except OSError:
+                    raise StudentGone("the submission's process ended during the tests of "
+                                      f"{name}") from None
+                cell_deadline = deadlines.submission
+            elif kind == "done" and not expected_cells and not pending:
+                result["log"] = str(message.get("log", ""))[:1_000_000]
+                result["cell_errors"] = [str(e)[:1000] for e in message.get("errors", [])][:500]
+                result["status"] = "graded"
+                return result
+            else:
+                raise ProtocolViolation(f"an unexpected {str(kind)[:20]!r} message from the "
+                                        "student's process")
+    except StudentGone as gone:
+        result.update(status=gone.status, message=str(gone), questions=[])
+        if gone.status == "tampered":
+            result["message"] = f"the student's process broke the grading protocol: {gone}"
+        return result
+
+
+def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: int) -> None:
+    """The judge process: take the tests from the grader, converse, report, stop the student."""
+    checks.IN_JUDGE = True
+    os.chdir(job.scratch)
+    _share_temporary_folders(job.scratch)
+    try:
+        message = wire.receive(grader, time.monotonic() + 60)
+        tests = {q["name"]: QuestionTests(q["name"], q["module"], tuple(q["checks"]))
+                 for q in message.header["questions"]}
+        plan = Plan(cells=[c is not None for c in job.cells],
+                    checkpoints=[(int(i), str(q)) for i, q in job.checkpoints])
+        result = converse(channel, plan, tests, cell_seconds=job.limits.cell_seconds,
+                          submission_seconds=job.limits.submission_seconds)
+    except BaseException as error:  # noqa: BLE001 - the grader must hear something
+        result = {"status": "error", "message": f"the judge failed: {type(error).__name__}: "
+                                                f"{error}", "questions": []}
+    finally:
+        try:
+            os.killpg(student_pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    wire.send(grader, {"type": "result", **result})
+
+
+def _share_temporary_folders(scratch: str) -> None:
+    """Tests make temporary folders and hand their paths to student functions (a checkpoint
+    to load, a place to save a model): make them in the scratch folder, which the student's
+    process sees at the same path, and let its uid write there."""
+    folder = os.path.join(scratch, ".judge-tmp")
+    os.makedirs(folder, exist_ok=True)
+    os.chmod(folder, 0o1777)
+    tempfile.tempdir = folder
+    make = tempfile.mkdtemp
+
+    def shared_mkdtemp(*args: Any, **kwargs: Any) -> str:
+        path = make(*args, **kwargs)
+        os.chmod(path, 0o1777)
+        return path
+
+    tempfile.mkdtemp = shared_mkdtemp
