@@ -219,7 +219,8 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
     return SubmissionResult(
         submission=submission.stem, source=str(submission.path), assignment=bundle.assignment,
         status=outcome.status, questions=tuple(questions), message=message[:4000],
-        duration=round(duration, 3), peak_memory_mb=outcome.peak_memory_mb, log=outcome.log)
+        duration=round(duration, 3), peak_memory_mb=outcome.peak_memory_mb, log=outcome.log,
+        judge=dict(outcome.timing or {}))
 
 
 def ungradable(bundle: Bundle, submission: Submission, status: Status,

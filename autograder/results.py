@@ -54,6 +54,8 @@ class SubmissionResult:
     duration: float = 0.0  # seconds of wall time
     peak_memory_mb: float = 0.0  # the sandboxed process's peak resident memory
     log: str = field(default="", repr=False)  # captured student output (capped)
+    # per question: the judge's seconds and its round trips to the student's process
+    judge: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
 
     @property
     def score(self) -> float:

@@ -62,6 +62,7 @@ class Row:
     ours_mean_s: float
     warm_mean_s: float
     peak_mb: float
+    judge: dict  # question -> (mean round trips, mean judge ms) over the honest submissions
 
     @property
     def ratio(self) -> float:
@@ -109,9 +110,31 @@ def build_batch(release: Release, folder: Path, count: int) -> tuple[list[Path],
     return honest, hostile
 
 
+def _run_tests_in_process(bundle: Bundle, namespace: dict) -> None:
+    """The tests called on the real objects, in the process the cells ran in (what otter
+    does, and what ``grader.check`` does in the student's kernel): the cost floor."""
+    import builtins
+    import inspect
+
+    from autograder import checks
+
+    for question in bundle.questions:
+        module = {"__builtins__": builtins, "__name__": question.name}
+        exec(compile(question.module, question.name, "exec"), module)
+        for check in question.checks:
+            function = module[check.name]
+            try:
+                function(**{p: namespace.get(p)
+                            for p in inspect.signature(function).parameters})
+            except (Exception, checks.CheckSkipped):  # noqa: BLE001
+                pass
+
+
 def warm_seconds(bundle: Bundle, notebooks: list[Path]) -> list[float]:
     """Student code + tests in a warm interpreter (this one), without any isolation."""
-    from autograder.sandbox import CappedText, _prepare_interpreter, _run_tests, is_otter_cell
+    from autograder.sandbox import _prepare_interpreter
+    from autograder.submission import is_otter_cell
+    from autograder.untrusted.runner import CappedText
 
     shell = _prepare_interpreter()
     times = []
@@ -129,7 +152,7 @@ def warm_seconds(bundle: Bundle, notebooks: list[Path]) -> list[float]:
                 for cell in cells:
                     if not is_otter_cell(cell):
                         shell.run_cell(cell, store_history=True)
-                _run_tests(bundle.tests_message("warm"), shell.user_ns)
+                _run_tests_in_process(bundle, shell.user_ns)
                 times.append(time.perf_counter() - began)
             finally:
                 sys.stdout, sys.stderr = real
@@ -176,7 +199,17 @@ def bench_assignment(release: Release, count: int, otter_count: int, workdir: Pa
         otter_graded=len(sample), otter_per_min=60 * len(sample) / otter_wall,
         agree=agree, ours_mean_s=statistics.mean(ours_honest),
         warm_mean_s=statistics.mean(warm),
-        peak_mb=max(r.peak_memory_mb for r in results))
+        peak_mb=max(r.peak_memory_mb for r in results),
+        judge=_judge_profile([by_stem[p.stem] for p in honest]))
+
+
+def _judge_profile(results: list) -> dict:
+    profile = {}
+    for question in results[0].judge if results else []:
+        seen = [r.judge[question] for r in results if question in r.judge]
+        profile[question] = (statistics.mean(s["requests"] for s in seen),
+                             1000 * statistics.mean(s["seconds"] for s in seen))
+    return profile
 
 
 def print_table(rows: list[Row]) -> None:
@@ -189,6 +222,11 @@ def print_table(rows: list[Row]) -> None:
               f"{r.otter_per_min:.1f} | {r.ratio:.1f}x | {r.agree}/{r.otter_graded} | "
               f"{r.ours_mean_s:.2f} | {r.warm_mean_s:.2f} | {target:.2f} "
               f"({'met' if r.overhead_ok else 'MISSED'}) | {r.peak_mb:.0f} |")
+    print("\nThe judge, per question (mean over the honest submissions): round trips to the "
+          "student's process / judge time in ms")
+    for r in rows:
+        cells = ", ".join(f"{q} {n:.0f}/{ms:.0f}" for q, (n, ms) in r.judge.items())
+        print(f"- {r.assignment}: {cells}")
 
 
 def main() -> int:

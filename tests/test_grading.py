@@ -153,7 +153,7 @@ def test_state_left_by_one_submission_does_not_reach_the_next(releases, build_ro
     (folder / "a_polluter.ipynb").write_text(json.dumps(nb))
     copy_to(release.solution, folder / "b_reference.ipynb")
     polluter, reference = grade_submissions(release.bundle, [folder], workers=1)
-    assert polluter.status == "tampered" and polluter.score == 0
+    assert polluter.status == "graded" and polluter.score == 0, polluter.message
     assert reference.status == "graded" and reference.percent == 100.0
 
 
@@ -282,3 +282,55 @@ def test_root_without_cap_sys_admin_still_grades_and_says_what_is_missing(releas
     expected = grade_submissions(releases["01-tensors"].bundle, [submission])[0]
     assert row["status"] == "graded" and float(row["score"]) == expected.score
     assert "network and folders not isolated" in row["message"]
+
+
+# --- each question judged at its own check cell -------------------------------------------------
+
+
+def _code_cell(source: str) -> dict:
+    return {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": source}
+
+
+def _check_cell_index(nb: dict, question: str) -> int:
+    return next(i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and
+                "".join(c["source"]).strip() == f'grader.check("{question}")')
+
+
+def test_a_later_cell_reusing_a_name_does_not_change_an_earlier_question(releases, tmp_path):
+    """q1 is judged at its own check cell: a later cell that rebinds `matrix` (as a q14 answer
+    that reuses the name would) and `describe` changes nothing of q1 or q4."""
+    release = releases["01-tensors"]
+    nb = json.loads(release.solution.read_text())
+    nb["cells"].append(_code_cell("matrix = torch.zeros(9)\ndef describe(t):\n    return None\n"))
+    later = tmp_path / "reuses_names.ipynb"
+    later.write_text(json.dumps(nb))
+    # The same rebinding before q1's check cell is what that check sees, and loses points.
+    early_nb = json.loads(release.solution.read_text())
+    early_nb["cells"].insert(_check_cell_index(early_nb, "q1"),
+                             _code_cell("matrix = torch.zeros(9)"))
+    early = tmp_path / "rebinds_before_check.ipynb"
+    early.write_text(json.dumps(early_nb))
+    by_name = {r.submission: r for r in grade_submissions(release.bundle, [later, early])}
+    reused, rebound = by_name["reuses_names"], by_name["rebinds_before_check"]
+    assert reused.status == "graded" and reused.score == reused.possible, reused.message
+    [q1] = [q for q in rebound.questions if q.name == "q1"]
+    assert q1.score < q1.possible
+
+
+def test_a_deleted_check_cell_is_judged_after_the_questions_answer(releases, tmp_path):
+    """Without q1's check cell, q1 is judged right after its answer cell, not at the end."""
+    release = releases["01-tensors"]
+    nb = json.loads(release.solution.read_text())
+    del nb["cells"][_check_cell_index(nb, "q1")]
+    nb["cells"].append(_code_cell("matrix = None"))
+    path = tmp_path / "no_check_cell.ipynb"
+    path.write_text(json.dumps(nb))
+    [result] = grade_submissions(release.bundle, [path])
+    assert result.status == "graded" and result.score == result.possible, result.message
+
+
+def test_the_judge_reports_its_round_trips(graded_examples):
+    reference = graded_examples("01-tensors")["reference"]
+    assert set(reference.judge) == {q.name for q in reference.questions}
+    assert all(t["requests"] >= 1 and t["seconds"] >= 0 for t in reference.judge.values())
