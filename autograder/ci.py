@@ -120,9 +120,10 @@ def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None
     when grading could not run: unknown assignment, a bundle that does not build, no
     submissions folder, grading workers that do not start."""
     from autograder.bundle import load_bundle
-    from autograder.cli import Progress, print_gradebook, resolve_bundle
     from autograder.grade import grade_submissions
+    from autograder.release import resolve_bundle
     from autograder.submission import collect_submissions
+    from autograder.terminal import Progress, print_gradebook
 
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():

@@ -14,64 +14,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.results import SubmissionResult
+from autograder.release import ASSIGNMENTS, DIST, STUDENT, resolve_bundle
 from autograder.sandbox import Limits
-
-ASSIGNMENTS = Path("assignments")
-STUDENT = Path("student")
-DIST = Path("dist")
-
-
-def resolve_bundle(name_or_path: str) -> Path:
-    """An assignment name (its bundle is built if missing or stale) or a bundle path."""
-    from autograder.release import build_release, resolve_assignment
-
-    path = Path(name_or_path)
-    if path.suffix == ".zip" or (path.is_dir() and (path / "tests").is_dir()):
-        if not path.exists():
-            raise AutograderError(f"no such bundle: {path}")
-        return path
-    folder = resolve_assignment(ASSIGNMENTS, name_or_path)
-    return build_release(folder, student_root=STUDENT, dist_root=DIST).bundle
-
-
-class Progress:
-    """A live bar on a terminal, plain lines elsewhere (CI logs)."""
-
-    def __init__(self, total: int, stream: object = sys.stderr) -> None:
-        self.stream = stream
-        self.bar = None
-        if total and getattr(stream, "isatty", lambda: False)():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="submission", file=stream)
-
-    def __call__(self, result: SubmissionResult, done: int, total: int) -> None:
-        line = (f"[{done}/{total}] {result.submission}: {result.status} "
-                f"{result.score:g}/{result.possible:g} ({result.duration:.1f} s)")
-        if self.bar is not None:
-            self.bar.set_postfix_str(f"{result.submission}: {result.status}")
-            self.bar.update(1)
-        else:
-            print(line, file=self.stream, flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def print_gradebook(results: Sequence[SubmissionResult], stream: object = sys.stdout) -> None:
-    if not results:
-        return
-    questions = [q.name for q in results[0].questions]
-    width = max(12, *(len(r.submission) for r in results))
-    header = f"{'submission':<{width}}  {'status':<9} {'score':>7} {'%':>6}  " + \
-        " ".join(f"{q:>5}" for q in questions)
-    print(header, file=stream)
-    for r in results:
-        by_name = {q.name: q.score for q in r.questions}
-        print(f"{r.submission:<{width}}  {r.status:<9} {r.score:>7g} {r.percent:>6.1f}  " +
-              " ".join(f"{by_name.get(q, 0):>5g}" for q in questions), file=stream)
+from autograder.terminal import Progress, print_gradebook
 
 
 def cmd_release(args: argparse.Namespace) -> int:

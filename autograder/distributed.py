@@ -67,7 +67,8 @@ MIN_IN_FLIGHT = 8
 
 
 # The modules whose code decides a result: the same on the client and every Dask worker.
-ENGINE_MODULES = ("bundle", "checks", "grade", "results", "sandbox", "submission")
+ENGINE_MODULES = ("bundle", "checks", "grade", "judge", "results", "sandbox", "submission",
+                  "wire", "untrusted/runner")
 
 
 def engine_digest() -> str:

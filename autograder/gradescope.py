@@ -40,6 +40,7 @@ numpy
 ipython
 scikit-learn
 tqdm
+cloudpickle
 """
 
 
@@ -51,8 +52,8 @@ def bundle_entries() -> dict[str, bytes]:
         "requirements.txt": REQUIREMENTS.encode(),
         "constraints.txt": (ROOT_DIR / "constraints.txt").read_bytes(),
     }
-    for module in sorted(PACKAGE_DIR.glob("*.py")):
-        entries[f"autograder/{module.name}"] = module.read_bytes()
+    for module in sorted(PACKAGE_DIR.rglob("*.py")):
+        entries[f"autograder/{module.relative_to(PACKAGE_DIR).as_posix()}"] = module.read_bytes()
     return entries
 
 

@@ -27,7 +27,7 @@ import nbformat
 import yaml
 
 from autograder.bundle import MANIFEST
-from autograder.errors import ReleaseError, UnknownAssignmentError
+from autograder.errors import AutograderError, ReleaseError, UnknownAssignmentError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Shipped to students and into bundles so tests can `from autograder.checks import ...`.
@@ -247,7 +247,7 @@ def _input_fingerprint(notebook: Path) -> str:
     copied into the student folder and the bundle."""
     digest = hashlib.sha256()
     for part in [notebook, PACKAGE_DIR.parent / "constraints.txt",
-                 *sorted(PACKAGE_DIR.glob("*.py"))]:
+                 *sorted(PACKAGE_DIR.rglob("*.py"))]:
         digest.update(part.name.encode())
         digest.update(part.read_bytes())
     return digest.hexdigest()
@@ -427,3 +427,20 @@ def build_releases(assignment_dirs: Iterable[Path], *, student_root: Path, dist_
         futures = [pool.submit(build_release, d, student_root=student_root,
                                dist_root=dist_root, force=force) for d in dirs]
         return [f.result() for f in futures]
+
+
+# Where the suite's folders are, seen from the command's working folder.
+ASSIGNMENTS = Path("assignments")
+STUDENT = Path("student")
+DIST = Path("dist")
+
+
+def resolve_bundle(name_or_path: str) -> Path:
+    """An assignment name (its bundle is built if missing or stale) or a bundle path."""
+    path = Path(name_or_path)
+    if path.suffix == ".zip" or (path.is_dir() and (path / "tests").is_dir()):
+        if not path.exists():
+            raise AutograderError(f"no such bundle: {path}")
+        return path
+    folder = resolve_assignment(ASSIGNMENTS, name_or_path)
+    return build_release(folder, student_root=STUDENT, dist_root=DIST).bundle
