@@ -170,6 +170,7 @@ class Session:
         self.cuda_devices = torch.cuda.device_count() if checks.cuda_available() else 0
         self.question = ""
         self.requests = 0
+        self.same_objects: dict[int, Any] = {}  # reported id -> decoded value, per check
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -235,9 +236,12 @@ class Session:
 
     # --- receiving --------------------------------------------------------------------------
 
-    def decoder(self, blobs: list[bytes]) -> wire.Decoder:
+    def decoder(self, blobs: list[bytes], *, values: bool = True) -> wire.Decoder:
+        """``values``: decoding values a test sees (the same object under two names stays one
+        object); otherwise state (write-back, generators), always fresh."""
         return wire.Decoder(blobs, make_handle=self._remote, resolve_ref=self._original,
-                            record_facts=checks.report_facts, cuda_devices=self.cuda_devices)
+                            record_facts=checks.report_facts, cuda_devices=self.cuda_devices,
+                            same_objects=self.same_objects if values else {})
 
     def _remote(self, info: wire.HandleInfo) -> Remote:
         handle = self.handles.get(info.id)
@@ -255,10 +259,10 @@ class Session:
 
     def _decode_reply(self, message: wire.Message, records: list[list[Any]]) -> Any:
         header = message.header
-        decoder = self.decoder(message.blobs)
+        decoder, state = self.decoder(message.blobs), self.decoder(message.blobs, values=False)
         try:
             if header.get("ambient") is not None:
-                wire.apply_ambient(decoder.decode(header["ambient"]))
+                wire.apply_ambient(state.decode(header["ambient"]))
                 self.synced = wire.ambient_digest(
                     wire.capture_ambient(cuda=torch.cuda.is_initialized()))
             got = header.get("records", [])
@@ -273,7 +277,7 @@ class Session:
             if type(writeback) is not list:
                 raise wire.WireError("write-back is not a list")
             for entry in writeback:
-                self._write_back(entry, decoder)
+                self._write_back(entry, state)
             if header.get("ok") is True:
                 if header.get("stop") is True:
                     raise StopIteration
@@ -285,7 +289,7 @@ class Session:
                                           "iterator": False, "class": False, "repr": ""})
         except wire.WireError as error:
             raise ProtocolViolation(f"a malformed reply ({error})") from None
-        raise _builtin_exception(names.type_names, error["message"][:500])
+        raise _builtin_exception(names.type_names, wire.clip(error["message"]))
 
     def _write_back(self, entry: Any, decoder: wire.Decoder) -> None:
         """Apply what a student function changed in an object the judge lent it."""
@@ -347,7 +351,8 @@ class Session:
         """Start a question's tests from the state the student's process is in (its generators
         and flags, as the tests would see them in the notebook)."""
         try:
-            wire.apply_ambient(self.decoder(message.blobs).decode(message.header.get("ambient")))
+            state = self.decoder(message.blobs, values=False)
+            wire.apply_ambient(state.decode(message.header.get("ambient")))
         except (wire.WireError, TypeError) as error:
             raise ProtocolViolation(f"a malformed checkpoint ({error})") from None
         self.synced = wire.ambient_digest(wire.capture_ambient(cuda=torch.cuda.is_initialized()))
@@ -383,6 +388,7 @@ class QuestionTests:
 
 def _run_check(function: Any, session: Session) -> tuple[str, str]:
     params = list(inspect.signature(function).parameters)
+    session.same_objects.clear()  # a check sees the student's objects as they are now
     try:
         kwargs = {p: session.fetch(p) for p in params}
         function(**kwargs)
@@ -393,7 +399,7 @@ def _run_check(function: Any, session: Session) -> tuple[str, str]:
     except StudentGone:
         raise
     except Exception as error:  # noqa: BLE001 - the test, or the student code it called
-        return "failed", f"{type(error).__name__}: {str(error)[:500]}"
+        return "failed", f"{type(error).__name__}: {wire.clip(str(error))}"
     return "passed", ""
 
 

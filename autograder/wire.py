@@ -51,6 +51,15 @@ class DeadlinePassed(Exception):
     """The absolute deadline passed before a whole message arrived."""
 
 
+def clip(text: str, limit: int = 600) -> str:
+    """``text`` cut to about ``limit`` characters, keeping both ends: an error's message often
+    ends with its cause (a traceback from a DataLoader worker)."""
+    if len(text) <= limit:
+        return text
+    head = limit // 3
+    return f"{text[:head]} [...] {text[-(limit - head):]}"
+
+
 # --- framing ----------------------------------------------------------------------------------
 
 
@@ -149,9 +158,12 @@ class Encoder:
     """Turns a value into the strict format. Objects outside it become handles, through
     ``handle_for``; objects the judge sent become refs, through ``token_for``."""
 
-    def __init__(self, handle_for: Any, token_for: Any) -> None:
+    def __init__(self, handle_for: Any, token_for: Any, keep: list[Any] | None = None) -> None:
         self.handle_for = handle_for  # object -> handle description (dict)
         self.token_for = token_for  # object -> int token or None
+        # Tensors and arrays sent, kept alive by the caller while their ids may be compared:
+        # a freed object's id is reused.
+        self.keep = keep if keep is not None else []
         self.blobs: list[bytes] = []
         self._nodes = 0
 
@@ -195,8 +207,10 @@ class Encoder:
         if kind is torch.device:
             return {"$": "device", "type": value.type, "index": value.index}
         if isinstance(value, torch.Tensor):
+            self.keep.append(value)
             return self._tensor(value)
         if isinstance(value, np.ndarray) and value.dtype.kind in NUMPY_KINDS:
+            self.keep.append(value)
             return self._ndarray(value)
         if isinstance(value, np.generic) and kind.__module__ == "numpy" and \
                 np.dtype(kind).kind in NUMPY_KINDS:
@@ -230,7 +244,7 @@ class Encoder:
                 "device": {"type": device.type, "index": device.index}, "blob": blob,
                 "requires_grad": bool(value.requires_grad),
                 "parameter": type(value) is torch.nn.Parameter, "span": span,
-                "subclass": subclass}
+                "subclass": subclass, "oid": id(value)}
 
     def _ndarray(self, value: np.ndarray) -> Any:
         plain = np.asarray(value)
@@ -238,7 +252,8 @@ class Encoder:
         subclass = None if type(value) is np.ndarray else qualified_name(type(value))
         return {"$": "ndarray", "dtype": plain.dtype.str, "shape": list(plain.shape),
                 "blob": self.blob(np.ascontiguousarray(plain).tobytes()),
-                "span": [start, start + plain.nbytes], "subclass": subclass}
+                "span": [start, start + plain.nbytes], "subclass": subclass,
+                "oid": id(value)}
 
 
 # --- decoding (in the judge) ------------------------------------------------------------------
@@ -282,12 +297,15 @@ class Decoder:
     reported facts about a decoded tensor or array."""
 
     def __init__(self, blobs: list[bytes], *, make_handle: Any, resolve_ref: Any,
-                 record_facts: Any, cuda_devices: int) -> None:
+                 record_facts: Any, cuda_devices: int, same_objects: dict[int, Any]) -> None:
         self.blobs = blobs
         self.make_handle = make_handle
         self.resolve_ref = resolve_ref
         self.record_facts = record_facts
         self.cuda_devices = cuda_devices
+        # Reported object ids -> what was decoded for them: the same tensor under two names
+        # is one object here too (``tensor_b is tensor_a``), for as long as the caller keeps it.
+        self.same_objects = same_objects
         self._nodes = 0
 
     def _blob(self, index: Any) -> bytes:
@@ -337,10 +355,14 @@ class Decoder:
             return TORCH_DTYPES[node["v"]]
         if tag == "device":
             return self._device(node)
-        if tag == "tensor":
-            return self._tensor(node)
-        if tag == "ndarray":
-            return self._ndarray(node)
+        if tag in ("tensor", "ndarray"):
+            oid = node.get("oid")
+            _want(type(oid) is int, "a tensor or array without its object id")
+            if oid in self.same_objects:
+                return self.same_objects[oid]
+            value = self._tensor(node) if tag == "tensor" else self._ndarray(node)
+            self.same_objects[oid] = value
+            return value
         if tag == "npscalar":
             dtype = self._numpy_dtype(node.get("dtype"))
             data = self._blob(node.get("blob"))

@@ -6,11 +6,13 @@ question's answer cell replaced, graded by the real engine.
 
 from __future__ import annotations
 
+import json
 import re
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT_NAMES, notebook_with_answer
+from conftest import ASSIGNMENT_NAMES, answer_cell_index, notebook_with_answer
 from make_examples import variants_for
 
 from autograder.bundle import load_bundle
@@ -73,3 +75,71 @@ def test_variant(graded_variants, assignment, question, kind, label):
         assert scored.score < scored.possible, f"wrong answer earned full marks: {label}"
     else:
         assert scored.score == scored.possible, f"correct answer lost points: {failures}"
+
+
+# --- the student's own kernel and the judge agree on the public checks ------------------------
+
+AGREE_MARKER = "AUTOGRADER-AGREE "
+
+
+def _kernel_public_checks(release, variants: dict, folder: Path) -> dict[str, list[bool]]:
+    """Every variant's public checks as otter's ``grader.check`` sees them in a real Jupyter
+    kernel, in the student release's folder: one kernel runs the reference notebook and, at each
+    question's answer cell, each variant of it followed by ``grader.check``, then the reference
+    answer again."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    shutil.copytree(release.student_notebook.parent, folder)
+    solution = json.loads(release.solution.read_text())
+    answer_at = {}
+    for question in variants:
+        answer_at[answer_cell_index(solution, question)] = question
+    cells = []
+    for index, cell in enumerate(solution["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        source = "".join(cell["source"])
+        question = answer_at.get(index)
+        if question is not None:
+            for kind, labelled in variants[question].items():
+                for label, code in labelled.items():
+                    cells.append(nbformat.v4.new_code_cell(code))
+                    name = _file_name(question, kind, label)
+                    cells.append(nbformat.v4.new_code_cell(
+                        "import json as _json\n"
+                        f"_results = grader.check({question!r}).test_case_results\n"
+                        f"print({AGREE_MARKER!r} + _json.dumps([{name!r}, "
+                        "[bool(r.passed) for r in _results]]))"))
+        if not source.lstrip().startswith("grader."):
+            cells.append(nbformat.v4.new_code_cell(source))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    seen = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            for line in output.get("text", "").splitlines():
+                if line.startswith(AGREE_MARKER):
+                    name, checks = json.loads(line[len(AGREE_MARKER):])
+                    seen[name] = checks
+    return seen
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENT_NAMES)
+def test_public_checks_agree_between_the_students_kernel_and_the_judge(
+        releases, graded_variants, assignment, tmp_path):
+    variants = variants_for(assignment)
+    in_kernel = _kernel_public_checks(releases[assignment], variants, tmp_path / "release")
+    judged = graded_variants(assignment)
+    disagree = []
+    for question, kinds in variants.items():
+        for kind, labelled in kinds.items():
+            for label in labelled:
+                name = _file_name(question, kind, label)
+                [scored] = [q for q in judged[name].questions if q.name == question]
+                # otter names a question's test cases by position ("q1 - 1"): compare in order
+                judge = [c.outcome == "passed" for c in scored.checks if not c.hidden]
+                if in_kernel.get(name) != judge:
+                    disagree.append(f"{name}: kernel {in_kernel.get(name)} judge {judge}")
+    assert not disagree, "\n".join(disagree)

@@ -117,6 +117,7 @@ class Runner:
         self.lent: dict[int, _Lent] = {}  # id(copy) -> the judge's token for it
         self.lent_by_token: dict[int, _Lent] = {}
         self.ambient_digest = b""
+        self.sent: list[Any] = []  # values sent during this checkpoint (see wire.Encoder)
 
     # --- the notebook ---------------------------------------------------------------------
 
@@ -163,6 +164,7 @@ class Runner:
                 if message.header.get("op") == "resume":
                     break
                 self.answer(message)
+        self.sent.clear()
         wire.apply_ambient(saved)
 
     # --- requests -------------------------------------------------------------------------
@@ -171,7 +173,7 @@ class Runner:
         header = message.header
         seq = header.get("seq")
         payload: dict[str, Any] = {}
-        encoder = wire.Encoder(self._handle, self._token)
+        encoder = wire.Encoder(self._handle, self._token, self.sent)
         reply: dict[str, Any] = {"type": "reply", "seq": seq}
         lent: list[_Lent] = []
         records: list[Any] = []
@@ -238,7 +240,7 @@ class Runner:
     @staticmethod
     def _describe_error(error: BaseException) -> dict[str, Any]:
         try:
-            text = str(error)[:500]
+            text = wire.clip(str(error))
         except BaseException:  # noqa: BLE001
             text = "(the error's message could not be read)"
         return {"type": wire.real_mro(error), "message": text}
