@@ -146,9 +146,14 @@ def is_subclass(obj: Any, cls: type) -> bool:
 # --- devices -----------------------------------------------------------------------------
 
 
+# Whether the machine has CUDA must not follow a simulated machine (``simulated_machine``, a
+# test's own ``mock.patch``): taken when this module loads.
+_cuda_is_available = torch.cuda.is_available
+
+
 def cuda_available() -> bool:
-    """Whether a CUDA GPU is really present (not what a student patched it to say)."""
-    return bool(torch.cuda.is_available())
+    """Whether a CUDA GPU is really present (not what a simulation makes it say)."""
+    return bool(_cuda_is_available())
 
 
 def skip_without_cuda(reason: str = "needs a CUDA GPU, and this machine has none") -> bool:

@@ -108,13 +108,6 @@ def test_tensor_subclass_is_refused_because_it_could_lie_to_torch_equal():
     assert "plain torch.Tensor" in message_of(lambda: assert_tensor(liar, torch.ones(3)))
 
 
-def test_helpers_use_references_taken_before_student_code():
-    with mock.patch("torch.equal", lambda *a: True), mock.patch("torch.isclose") as fake:
-        fake.return_value = torch.tensor([True, True])
-        with pytest.raises(AssertionError):
-            assert_tensor(torch.zeros(2), torch.ones(2))
-
-
 def test_dtype_and_value_helpers():
     assert "got: torch.float64" in message_of(
         lambda: assert_dtype(torch.zeros(1, dtype=torch.float64), torch.float32))
@@ -177,7 +170,7 @@ def test_device_by_type_semantics():
 
 def test_without_cuda_the_engine_reports_a_skip():
     with mock.patch.object(checks, "_cuda_is_available", lambda: False), \
-            mock.patch.object(checks, "SKIPS_ARE_REPORTED", True):
+            mock.patch.object(checks, "IN_JUDGE", True):
         with pytest.raises(CheckSkipped) as info:
             skip_without_cuda()
     assert "CUDA" in info.value.reason
@@ -186,20 +179,22 @@ def test_without_cuda_the_engine_reports_a_skip():
 
 def test_without_cuda_otter_grader_check_returns_early_instead_of_failing():
     with mock.patch.object(checks, "_cuda_is_available", lambda: False), \
-            mock.patch.object(checks, "SKIPS_ARE_REPORTED", False):
+            mock.patch.object(checks, "IN_JUDGE", False):
         assert skip_without_cuda() is True
 
 
 def test_with_cuda_simulated_the_check_runs():
     with mock.patch.object(checks, "_cuda_is_available", lambda: True), \
-            mock.patch.object(checks, "SKIPS_ARE_REPORTED", True):
+            mock.patch.object(checks, "IN_JUDGE", True):
         assert skip_without_cuda() is False
 
 
-def test_a_student_patching_cuda_availability_changes_nothing():
+def test_a_simulated_machine_does_not_change_what_the_machine_has():
     real = torch.cuda.is_available()
-    with mock.patch("torch.cuda.is_available", lambda: not real):
+    with checks.simulated_machine(cuda=not real):
+        assert torch.cuda.is_available() is not real
         assert checks.cuda_available() is real
+    assert torch.cuda.is_available() is real
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
@@ -237,3 +232,49 @@ def test_preserved_rng_restores_after_an_error():
         torch.rand(10)
         raise ZeroDivisionError
     assert torch.equal(torch.rand(1), expected)
+
+
+# --- types, reported facts and instruments (outside the judge: real objects) --------------------
+
+
+def test_type_helpers_on_real_objects():
+    model = torch.nn.Linear(2, 2)
+    assert checks.is_instance(model, torch.nn.Module) and not checks.is_instance(3, str)
+    assert checks.type_is(model, torch.nn.Linear) and not checks.type_is(model, torch.nn.Module)
+    assert checks.is_subclass(torch.nn.Linear, torch.nn.Module)
+    assert not checks.is_subclass(model, torch.nn.Module)  # an instance is not a class
+    assert checks.type_name(model) == "Linear"
+
+
+def test_reported_storage_spans_decide_sharing_between_values_from_the_student():
+    a, b, c = torch.zeros(4), torch.zeros(4), torch.zeros(4)
+    checks.report_facts(a, {"span": (1000, 1016), "subclass": None})
+    checks.report_facts(b, {"span": (1008, 1016), "subclass": None})
+    checks.report_facts(c, {"span": (2000, 2016), "subclass": None})
+    assert_shares_memory(b, a)  # the student's process says they overlap
+    assert "a copy" in message_of(lambda: assert_shares_memory(c, a))
+    # a value made here never shares memory with one from the student's process
+    assert "a copy" in message_of(lambda: assert_shares_memory(torch.zeros(4), a))
+
+
+def test_a_reported_subclass_is_refused():
+    t = torch.zeros(2)
+    checks.report_facts(t, {"span": (0, 8), "subclass": "student.Liar"})
+    assert "a subclass, Liar" in message_of(lambda: assert_tensor(t, torch.zeros(2)))
+
+
+def test_recorded_calls_and_the_matmul_clock_in_this_process():
+    def time_it(a, b, repeats):
+        import time
+        a @ b
+        start = time.perf_counter()
+        for _ in range(repeats):
+            torch.matmul(a, b)
+        return (time.perf_counter() - start) / repeats
+
+    with checks.matmul_clock(time_it) as events:
+        assert time_it(torch.ones(2, 2), torch.ones(2, 2), 3) == 1.0
+    assert events == ["matmul", "clock", "matmul", "matmul", "matmul", "clock"]
+    with checks.recorded_calls("torch.cuda.manual_seed_all", replace=True) as calls:
+        torch.cuda.manual_seed_all(7)
+    assert calls == [("torch.cuda.manual_seed_all", (7,), {})]
