@@ -109,9 +109,13 @@ class Worker:
             self.start()
         assert self.ctrl is not None
         scratch = tempfile.mkdtemp(prefix=f"w{self.slot}-", dir=self.scratch_root)
+        # Owned by the grader, sticky: both may create files, neither may move the other's.
+        shared = f"{scratch}-shared"
+        os.mkdir(shared)
+        os.chmod(shared, 0o1777)
         cells = [None if is_otter_cell(c) else c for c in submission.cells]
         plan = checkpoints(submission, [q.name for q in bundle.questions], bundle.answer_cells)
-        job = Job(cells=cells, checkpoints=plan, scratch=scratch, limits=limits,
+        job = Job(cells=cells, checkpoints=plan, scratch=scratch, shared=shared, limits=limits,
                   slot=self.slot, seed=seed,
                   hide_paths=self.hide_paths if hide_paths is None else hide_paths)
         ours, theirs = socket.socketpair()
@@ -142,6 +146,7 @@ class Worker:
             with contextlib.suppress(OSError):
                 theirs.close()
             _remove_tree(scratch)
+            _remove_tree(shared)
 
     @staticmethod
     def _await_verdicts(channel: socket.socket, started: dict[str, Any],
@@ -188,6 +193,12 @@ def _remove_tree(path: str) -> None:
 # --- results ----------------------------------------------------------------------------------
 
 
+def _writable(text: str) -> str:
+    """Text as it can be written to any output file: what a submission prints or raises may
+    hold lone surrogates (``"\\ud800"``), which UTF-8 cannot encode; they are shown escaped."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
            duration: float) -> SubmissionResult:
     """Match the judge's outcomes to the bundle's checks; points come from the bundle only."""
@@ -212,14 +223,15 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
                 name=spec.name, outcome=result,
                 points=spec.points if result == "passed" else 0.0,
                 max_points=0.0 if result == "skipped" else spec.points,
-                hidden=spec.hidden, message=message[:2000]))
+                hidden=spec.hidden, message=_writable(message[:2000])))
         questions.append(QuestionResult(name=question.name, checks=tuple(checks)))
     notes = [*submission.notes, *outcome.cell_errors]
     message = "; ".join([outcome.message, *notes] if outcome.message else notes)
     return SubmissionResult(
         submission=submission.stem, source=str(submission.path), assignment=bundle.assignment,
-        status=outcome.status, questions=tuple(questions), message=message[:4000],
-        duration=round(duration, 3), peak_memory_mb=outcome.peak_memory_mb, log=outcome.log,
+        status=outcome.status, questions=tuple(questions), message=_writable(message[:4000]),
+        duration=round(duration, 3), peak_memory_mb=outcome.peak_memory_mb,
+        log=_writable(outcome.log),
         judge=dict(outcome.timing or {}))
 
 

@@ -140,7 +140,10 @@ def _builtin_exception(type_names: tuple[str, ...], message: str) -> BaseExcepti
         module, _, attribute = name.rpartition(".")
         candidate = getattr(builtins, attribute, None) if module == "builtins" else None
         if isinstance(candidate, type) and issubclass(candidate, Exception):
-            return candidate(message)
+            try:
+                return candidate(message)
+            except TypeError:  # UnicodeDecodeError and friends want more than a message
+                continue
     raised = type_names[0].rsplit(".", 1)[-1] if type_names else "an exception"
     return StudentCodeStopped(f"the code called stopped the test ({raised})")
 
@@ -170,6 +173,7 @@ class Session:
         self.cuda_devices = torch.cuda.device_count() if checks.cuda_available() else 0
         self.question = ""
         self.requests = 0
+        self.waited = 0.0  # seconds spent waiting for the student's process to answer
         self.same_objects: dict[int, Any] = {}  # reported id -> decoded value, per check
 
     # --- sending ----------------------------------------------------------------------------
@@ -216,6 +220,7 @@ class Session:
         return self._decode_reply(reply, [r for _, _, r in instruments])
 
     def _receive_reply(self) -> wire.Message:
+        began = time.monotonic()
         try:
             message = wire.receive(self.channel, self.deadlines.request())
         except wire.DeadlinePassed:
@@ -229,6 +234,8 @@ class Session:
                               f"{self.question}") from None
         except wire.WireError as error:
             raise ProtocolViolation(f"a malformed reply ({error})") from None
+        finally:
+            self.waited += time.monotonic() - began
         header = message.header
         if header.get("type") != "reply" or header.get("seq") != self.seq:
             raise ProtocolViolation("a message that is not the reply to the judge's request")
@@ -464,7 +471,9 @@ def converse(channel: socket.socket, plan: Plan, tests: dict[str, QuestionTests]
         if hello.get("type") != "hello" or type(hello.get("notes")) is not list:
             raise ProtocolViolation("the student's process did not start as expected")
         result["notes"] = [str(n) for n in hello["notes"]]
-        cell_deadline = deadlines.submission
+        # Between two messages the student's process is always bound by a cell's time: the
+        # first cell, and the next one after a checkpoint, must start within it.
+        cell_deadline = time.monotonic() + cell_seconds
         while True:
             received = receive(min(cell_deadline, deadlines.submission))
             message = received.header
@@ -476,19 +485,24 @@ def converse(channel: socket.socket, plan: Plan, tests: dict[str, QuestionTests]
                     and (not expected_cells or expected_cells[0] >= pending[0][0]):
                 _, name = pending.pop(0)
                 session.adopt_ambient(received)
-                began, requests = time.monotonic(), session.requests
+                began, requests, waited = time.monotonic(), session.requests, session.waited
                 questions.append(judge_question(tests[name], session))
                 timing[name] = {"seconds": round(time.monotonic() - began, 4),
-                                "requests": session.requests - requests}
+                                "requests": session.requests - requests,
+                                "student_seconds": round(session.waited - waited, 4)}
                 try:
                     wire.send(channel, {"op": "resume"})
                 except OSError:
                     raise StudentGone("the submission's process ended during the tests of "
                                       f"{name}") from None
-                cell_deadline = deadlines.submission
+                cell_deadline = time.monotonic() + cell_seconds
             elif kind == "done" and not expected_cells and not pending:
-                result["log"] = str(message.get("log", ""))[:1_000_000]
-                result["cell_errors"] = [str(e)[:1000] for e in message.get("errors", [])][:500]
+                log, errors = message.get("log"), message.get("errors")
+                if type(log) is not str or type(errors) is not list or \
+                        not all(type(e) is str for e in errors):
+                    raise ProtocolViolation("a malformed end of the notebook")
+                result["log"] = log[:1_000_000]
+                result["cell_errors"] = [e[:1000] for e in errors][:500]
                 result["status"] = "graded"
                 return result
             else:
@@ -504,8 +518,8 @@ def converse(channel: socket.socket, plan: Plan, tests: dict[str, QuestionTests]
 def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: int) -> None:
     """The judge process: take the tests from the grader, converse, report, stop the student."""
     checks.IN_JUDGE = True
-    os.chdir(job.scratch)
-    _share_temporary_folders(job.scratch)
+    os.chdir(job.shared)
+    _share_temporary_folders(job.shared)
     try:
         message = wire.receive(grader, time.monotonic() + 60)
         tests = {q["name"]: QuestionTests(q["name"], q["module"], tuple(q["checks"]))
@@ -518,6 +532,7 @@ def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: 
         result = {"status": "error", "message": f"the judge failed: {type(error).__name__}: "
                                                 f"{error}", "questions": []}
     finally:
+        # Stop it now where this uid may (the zygote makes sure once the judge is gone).
         try:
             os.killpg(student_pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -525,13 +540,12 @@ def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: 
     wire.send(grader, {"type": "result", **result})
 
 
-def _share_temporary_folders(scratch: str) -> None:
+def _share_temporary_folders(folder: str) -> None:
     """Tests make temporary folders and hand their paths to student functions (a checkpoint
-    to load, a place to save a model): make them in the scratch folder, which the student's
-    process sees at the same path, and let its uid write there."""
-    folder = os.path.join(scratch, ".judge-tmp")
-    os.makedirs(folder, exist_ok=True)
-    os.chmod(folder, 0o1777)
+    to load, a place to save a model): make them in the shared folder, which the student's
+    process sees at the same path, and let its uid write there (sticky: it cannot move the
+    judge's files). The judge runs as a uid of its own, so a link planted there reaches
+    nothing."""
     tempfile.tempdir = folder
     make = tempfile.mkdtemp
 

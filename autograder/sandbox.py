@@ -34,6 +34,9 @@ from autograder import wire
 # Each worker's child runs as its own uid (when the grader is root), so one worker's
 # kill-everything-of-my-uid sweep never touches another's, and RLIMIT_NPROC is per worker.
 SANDBOX_UID_BASE = 61000
+# The judge drops root too, to a uid of its own per slot: it works in a folder the student's
+# process can write to (tests hand it paths), so it must not be able to write anything else.
+JUDGE_UID_BASE = 62000
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWUSER = 0x10000000
@@ -67,7 +70,8 @@ class Job:
 
     cells: list[str | None]  # None: otter's own cells (init, check, export), not run
     checkpoints: list[tuple[int, str]]  # (cell index, question): judged before that cell
-    scratch: str
+    scratch: str  # the student's working folder
+    shared: str  # the judge's working folder, where both may write (temporary files of tests)
     limits: Limits
     slot: int  # machine-wide unique while running: picks the sandbox uid
     hide_paths: list[str] = field(default_factory=list)
@@ -180,8 +184,11 @@ def main(ctrl_fd: int) -> None:
         judge_end.close()
         os.close(grader_fd)
         wire.send(ctrl, {"type": "started", "pid": student, "judge": judge})
-        _, status, usage = os.wait4(student, 0)
         os.waitpid(judge, 0)
+        # The judge has spoken (or died): nothing the student's process does matters any more.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(student, signal.SIGKILL)
+        _, status, usage = os.wait4(student, 0)
         _sweep(job, student)
         wire.send(ctrl, {"type": "exited", "status": _describe_status(status),
                          "max_rss_kb": usage.ru_maxrss})
@@ -190,11 +197,33 @@ def main(ctrl_fd: int) -> None:
 def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, student: int) -> None:
     """Runs in the forked judge. Never returns."""
     try:
+        _drop_judge_privileges(job)
         from autograder import judge
 
         judge.serve(job, channel, grader, student)
     finally:
         os._exit(0)
+
+
+def _drop_judge_privileges(job: Job) -> None:
+    """As root: become the slot's judge uid, keeping Python's files readable (a mount
+    namespace of the judge's own shows them under a private home such as /root). Where that
+    cannot be arranged (no CAP_SYS_ADMIN) the student's process kept the grader's uid too."""
+    if os.geteuid() != 0:
+        return
+    blocked = _private_python_folders()
+    if blocked:
+        try:
+            _libc_call("unshare", CLONE_NEWNS)
+            _libc_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
+            for folder, keep in sorted(blocked.items()):
+                _cover(folder, keep=keep, options="size=64k,mode=711")
+        except OSError:
+            return
+    uid = JUDGE_UID_BASE + job.slot
+    os.setgroups([])
+    os.setgid(uid)
+    os.setuid(uid)
 
 
 def _describe_status(status: int) -> dict[str, Any]:
@@ -324,12 +353,13 @@ def _build_filesystem_view(job: Job) -> None:
     """In the child's own mount namespace (nothing here is seen outside it): hide the
     grader's folders, give fresh temporary folders, and make everything else read-only.
 
-    What stays visible and writable is the scratch folder; Python's own folders stay
+    What stays visible and writable is the scratch folder and the folder shared with the
+    judge (at the same paths as outside); Python's own folders stay
     readable even when they live under a private home such as /root.
     """
     _libc_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
-    scratch = os.path.realpath(job.scratch)
-    needed = _python_paths() | {scratch}  # whatever is covered, these stay reachable
+    scratch, shared = os.path.realpath(job.scratch), os.path.realpath(job.shared)
+    needed = _python_paths() | {scratch, shared}  # whatever is covered, these stay reachable
 
     def under(folder: str) -> set[str]:
         return {p for p in needed if p.startswith(folder + os.sep)}
@@ -355,7 +385,7 @@ def _build_filesystem_view(job: Job) -> None:
     with open("/proc/self/mountinfo") as mountinfo:
         mounts = [line.split()[4] for line in mountinfo]
     for mount in mounts:
-        if mount == scratch or mount in FRESH_TEMP_FOLDERS:
+        if mount in (scratch, shared) or mount in FRESH_TEMP_FOLDERS:
             continue
         if mount not in needed and any(mount == k or mount.startswith(k + os.sep)
                                        for k in ("/proc", "/sys", "/dev")):

@@ -108,8 +108,8 @@ def receive(sock: socket.socket, deadline: float | None = None, *,
         raise WireError(f"a message header of {size} bytes is over the limit")
     try:
         header = json.loads(_recv_exact(sock, size, deadline))
-    except ValueError as error:
-        raise WireError(f"not a JSON message: {error}") from None
+    except (ValueError, RecursionError) as error:
+        raise WireError(f"not a JSON message: {str(error)[:200]}") from None
     if not isinstance(header, dict):
         raise WireError("the message is not a JSON object")
     (count,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
@@ -536,8 +536,8 @@ def apply_ambient(state: dict[str, Any]) -> None:
             torch.cuda.set_rng_state_all(state["cuda"])
     except WireError:
         raise
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
-        raise WireError(f"an ambient state that cannot be applied: {error}") from None
+    except Exception as error:  # noqa: BLE001 - whatever the setters refuse, it is malformed
+        raise WireError(f"an ambient state that cannot be applied: {str(error)[:200]}") from None
 
 
 # --- objects the judge lends to a call ----------------------------------------------------------
