@@ -178,13 +178,11 @@ class Session:
 
     # --- sending ----------------------------------------------------------------------------
 
-    def _ambient(self) -> dict[str, Any] | None:
+    def _ambient(self) -> tuple[dict[str, Any] | None, bytes]:
+        """This process's ambient state if the student's process does not have it yet."""
         state = wire.capture_ambient(cuda=torch.cuda.is_initialized())
         digest = wire.ambient_digest(state)
-        if digest == self.synced:
-            return None
-        self.synced = digest
-        return state
+        return (None if digest == self.synced else state), digest
 
     def request(self, op: str, target: Remote | None, *, args: Any = None, kwargs: Any = None,
                 key: Any = None, value: Any = None, cls: Any = None, attr: str = "",
@@ -204,8 +202,13 @@ class Session:
         for offset, obj in enumerate(lent):
             self.originals[base + offset] = obj
         instruments = checks.active_instruments()
+        ambient, digest = self._ambient()
+        # Pickling a tensor drops its .grad: lend the gradients along (a training step that
+        # forgets zero_grad() must see the ones left by the previous call).
+        grads = [(i, t.grad) for i, t in enumerate(lent)
+                 if isinstance(t, torch.Tensor) and t.grad is not None]
         payload = {"args": args, "kwargs": kwargs, "key": key, "value": value, "cls": cls,
-                   "ambient": self._ambient(), "token_base": base if lent else None,
+                   "ambient": ambient, "token_base": base if lent else None, "grads": grads,
                    "instruments": [(n, o) for n, o, _ in instruments]}
         buffer = io.BytesIO()
         try:
@@ -216,6 +219,7 @@ class Session:
             wire.send(self.channel, header, [buffer.getvalue()])
         except OSError as error:
             raise StudentGone(f"the submission's process ended ({error})") from None
+        self.synced = digest
         reply = self._receive_reply()
         return self._decode_reply(reply, [r for _, _, r in instruments])
 

@@ -85,8 +85,9 @@ AGREE_MARKER = "AUTOGRADER-AGREE "
 def _kernel_public_checks(release, variants: dict, folder: Path) -> dict[str, list[bool]]:
     """Every variant's public checks as otter's ``grader.check`` sees them in a real Jupyter
     kernel, in the student release's folder: one kernel runs the reference notebook and, at each
-    question's answer cell, each variant of it followed by ``grader.check``, then the reference
-    answer again."""
+    question's answer cell, each variant of it followed by ``grader.check``. Before each variant
+    the reference cells above it run again, so that a variant which changes shared data in place
+    (``digits.data /= 16``) does not reach the next one."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -95,7 +96,7 @@ def _kernel_public_checks(release, variants: dict, folder: Path) -> dict[str, li
     answer_at = {}
     for question in variants:
         answer_at[answer_cell_index(solution, question)] = question
-    cells = []
+    cells, above = [], []
     for index, cell in enumerate(solution["cells"]):
         if cell["cell_type"] != "code":
             continue
@@ -104,6 +105,7 @@ def _kernel_public_checks(release, variants: dict, folder: Path) -> dict[str, li
         if question is not None:
             for kind, labelled in variants[question].items():
                 for label, code in labelled.items():
+                    cells += [nbformat.v4.new_code_cell(c) for c in above]
                     cells.append(nbformat.v4.new_code_cell(code))
                     name = _file_name(question, kind, label)
                     cells.append(nbformat.v4.new_code_cell(
@@ -111,8 +113,10 @@ def _kernel_public_checks(release, variants: dict, folder: Path) -> dict[str, li
                         f"_results = grader.check({question!r}).test_case_results\n"
                         f"print({AGREE_MARKER!r} + _json.dumps([{name!r}, "
                         "[bool(r.passed) for r in _results]]))"))
+            cells += [nbformat.v4.new_code_cell(c) for c in above]
         if not source.lstrip().startswith("grader."):
             cells.append(nbformat.v4.new_code_cell(source))
+            above.append(source)
     nb = nbformat.v4.new_notebook(cells=cells)
     NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(folder)}}).execute()

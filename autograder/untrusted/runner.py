@@ -275,7 +275,10 @@ class Runner:
         items = []
         lendable = (payload.get("args"), payload.get("kwargs"), payload.get("key"),
                     payload.get("value"))
-        for offset, obj in enumerate(wire.lent_objects(lendable, opaque=lambda o: id(o) in own)):
+        objects = wire.lent_objects(lendable, opaque=lambda o: id(o) in own)
+        for index, grad in payload.get("grads", []):
+            objects[index].grad = grad
+        for offset, obj in enumerate(objects):
             item = _Lent(base + offset, obj, self._signature(obj))
             self.lent[id(obj)] = item
             self.lent_by_token[item.token] = item

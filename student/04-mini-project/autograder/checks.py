@@ -11,16 +11,20 @@ so every question gives the same quality of feedback: which of the three big err
 This file is copied unchanged into every student release and autograder bundle, so it may
 import only the standard library, numpy and torch.
 
-Trust: the references to torch and builtins below are taken when this module is imported,
-which the grading engine does before any student code runs. A student who later patches
-``torch.equal`` or ``isinstance`` changes nothing these helpers compute.
+Two places run them. In the student's own kernel (``grader.check``) they see real objects.
+In the grader's judge (a trusted process where no student code runs) they see what the
+student's process sent: tensors and arrays rebuilt from their bytes, plain values, and
+*handles* (remote objects) for everything else. A handle is never taken for a class:
+``is_instance``, ``is_subclass``, ``type_is`` and ``type_name`` read its reported type instead.
+What only the student's process can know (where a tensor's storage lives, a subclass it was)
+is a reported fact (``reported_facts``).
 """
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import random
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -40,34 +44,23 @@ __all__ = [
     "assert_value",
     "cuda_available",
     "device_type",
+    "is_instance",
+    "is_subclass",
+    "matmul_clock",
     "preserved_rng",
+    "recorded_calls",
+    "reported_facts",
     "seeded",
+    "simulated_machine",
     "skip_without_cuda",
+    "type_is",
+    "type_name",
 ]
 
-# Originals, captured before student code can run (see module docstring).
-_isinstance = builtins.isinstance
-_type = builtins.type
-_Tensor = torch.Tensor
-_Parameter = torch.nn.Parameter
-_Module = torch.nn.Module
-_equal = torch.equal
-_isclose = torch.isclose
-_allclose = torch.allclose
-_cuda_is_available = torch.cuda.is_available
-_get_rng_state = torch.get_rng_state
-_set_rng_state = torch.set_rng_state
-_manual_seed = torch.manual_seed
-_np_get_state = np.random.get_state
-_np_set_state = np.random.set_state
-_np_seed = np.random.seed
-_py_getstate = random.getstate
-_py_setstate = random.setstate
-_py_seed = random.seed
-
-#: Set to True by the grading engine, which reports ``CheckSkipped`` as "skipped".
-#: Under otter's own ``grader.check`` (no notion of a skip) it stays False.
-SKIPS_ARE_REPORTED = False
+#: True in the grader's judge, which reports ``CheckSkipped`` as "skipped" and sends the
+#: instruments below along with every call of student code. Under otter's own
+#: ``grader.check`` (no notion of a skip; student code in this same process) it stays False.
+IN_JUDGE = False
 
 
 class CheckSkipped(BaseException):
@@ -82,11 +75,84 @@ class CheckSkipped(BaseException):
         self.reason = reason
 
 
+# --- types: real objects and the judge's handles -------------------------------------------
+
+_REPORTED: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def report_facts(obj: Any, facts: dict[str, Any]) -> None:
+    """Record what the student's process reported about a value the judge rebuilt (its storage
+    span, a subclass it was). Called by the judge's decoder."""
+    key = id(obj)
+    _REPORTED[key] = (weakref.ref(obj, lambda _: _REPORTED.pop(key, None)), facts)
+
+
+def reported_facts(obj: Any) -> dict[str, Any] | None:
+    """The facts reported for a value that came from the student's process (None for a value
+    made here)."""
+    entry = _REPORTED.get(id(obj))
+    return entry[1] if entry is not None and entry[0]() is obj else None
+
+
+def _remote(obj: Any) -> Any:
+    """The reported type facts of a judge handle, or None for a real object. Read on the
+    class, so nothing is asked of the object itself."""
+    info = getattr(type(obj), "_autograder_remote_info", None)
+    return info(obj) if info is not None else None
+
+
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def type_name(obj: Any) -> str:
+    """The name of ``obj``'s type, for messages (a handle: its reported type)."""
+    info = _remote(obj)
+    if info is not None:
+        return info.type_names[0].rsplit(".", 1)[-1] if info.type_names else "object"
+    return type(obj).__name__
+
+
+def is_instance(obj: Any, cls: Any) -> bool:
+    """``isinstance`` that also answers for handles, from their reported type (never from a
+    ``__class__`` the object claims). ``cls`` may itself be a handle (a student's class)."""
+    info, cls_info = _remote(obj), _remote(cls)
+    if info is None and cls_info is None:
+        return isinstance(obj, cls)
+    if info is None:
+        return False  # a real object here is never an instance of a student's class
+    if cls_info is not None:
+        return bool(obj._autograder_ask("isinstance", cls=cls))
+    return _qualified(cls) in info.type_names
+
+
+def type_is(obj: Any, cls: type) -> bool:
+    """``type(obj) is cls``, also for handles (their reported type)."""
+    info = _remote(obj)
+    if info is None:
+        return type(obj) is cls
+    return bool(info.type_names) and info.type_names[0] == _qualified(cls)
+
+
+def is_subclass(obj: Any, cls: type) -> bool:
+    """Whether ``obj`` is a class deriving from ``cls`` (a student's class: from its reported
+    bases)."""
+    info = _remote(obj)
+    if info is None:
+        return isinstance(obj, type) and issubclass(obj, cls)
+    return info.is_class and _qualified(cls) in info.class_mro
+
+
 # --- devices -----------------------------------------------------------------------------
 
 
+# Whether the machine has CUDA must not follow a simulated machine (``simulated_machine``, a
+# test's own ``mock.patch``): taken when this module loads.
+_cuda_is_available = torch.cuda.is_available
+
+
 def cuda_available() -> bool:
-    """Whether a CUDA GPU is really present (not what a student patched it to say)."""
+    """Whether a CUDA GPU is really present (not what a simulation makes it say)."""
     return bool(_cuda_is_available())
 
 
@@ -100,7 +166,7 @@ def skip_without_cuda(reason: str = "needs a CUDA GPU, and this machine has none
     """
     if cuda_available():
         return False
-    if SKIPS_ARE_REPORTED:
+    if IN_JUDGE:
         raise CheckSkipped(reason)
     return True
 
@@ -115,16 +181,16 @@ def device_type(obj: Any) -> str:
 
 
 def _device_of(obj: Any, name: str) -> torch.device:
-    if _isinstance(obj, _Tensor):
+    if isinstance(obj, torch.Tensor):
         return obj.device
-    if _isinstance(obj, torch.device):
+    if isinstance(obj, torch.device):
         return obj
-    if _isinstance(obj, str):
+    if isinstance(obj, str):
         try:
             return torch.device(obj)
         except RuntimeError:
             raise AssertionError(f"`{name}` is not a device name -- got: {obj!r}") from None
-    if _isinstance(obj, _Module):
+    if is_instance(obj, torch.nn.Module):
         for tensor in [*obj.parameters(), *obj.buffers()]:
             return tensor.device
         raise AssertionError(f"`{name}` has no parameters, so it is on no device")
@@ -153,15 +219,20 @@ def _describe_type(obj: Any) -> str:
         return "None (did you assign it?)"
     if obj is Ellipsis:
         return "... (the placeholder: replace it with your answer)"
-    return _type(obj).__name__
+    return type_name(obj)
 
 
 def _require_tensor(got: Any, name: str) -> torch.Tensor:
     # Exact types only: a Tensor subclass can override __torch_function__ and lie to
-    # torch.equal, so it is refused rather than compared.
-    if _type(got) is _Tensor or _type(got) is _Parameter:
+    # torch.equal, so it is refused rather than compared (in the judge: one that was a
+    # subclass in the student's process).
+    facts = reported_facts(got)
+    if facts is not None and facts.get("subclass"):
+        raise AssertionError(f"`{name}` should be a plain torch.Tensor -- got: a subclass, "
+                             f"{facts['subclass'].rsplit('.', 1)[-1]}")
+    if type(got) is torch.Tensor or type(got) is torch.nn.Parameter:
         return got
-    if _isinstance(got, _Tensor):
+    if isinstance(got, torch.Tensor):
         raise AssertionError(
             f"`{name}` should be a plain torch.Tensor -- got: a subclass, {_describe_type(got)}"
         )
@@ -200,7 +271,7 @@ def _format_index(flat: int, shape: tuple[int, ...]) -> str:
 
 def _format_number(value: torch.Tensor) -> str:
     number = value.item()
-    return f"{number:.6g}" if _isinstance(number, float) else str(number)
+    return f"{number:.6g}" if isinstance(number, float) else str(number)
 
 
 def assert_tensor(
@@ -237,7 +308,7 @@ def assert_tensor(
             same = same | (torch.isnan(have) & torch.isnan(want))
     else:
         default_rtol, default_atol = _default_tolerances(want.dtype)
-        same = _isclose(
+        same = torch.isclose(
             have,
             want,
             rtol=default_rtol if rtol is None else rtol,
@@ -283,7 +354,7 @@ def assert_close(
     show_values: bool = True,
 ) -> None:
     """Assert a Python number (or one-element tensor) is close to ``expected``."""
-    if _isinstance(got, _Tensor):
+    if isinstance(got, torch.Tensor):
         tensor = _require_tensor(got, name)
         if tensor.numel() != 1:
             raise AssertionError(
@@ -291,7 +362,7 @@ def assert_close(
                 f"{tuple(tensor.shape)}"
             )
         got = tensor.item()
-    if _isinstance(got, bool) or not _isinstance(got, (int, float, np.integer, np.floating)):
+    if isinstance(got, bool) or not isinstance(got, (int, float, np.integer, np.floating)):
         raise AssertionError(f"`{name}` should be a number -- got: {_describe_type(got)}")
     if abs(float(got) - expected) <= atol + rtol * abs(expected):
         return
@@ -306,9 +377,9 @@ def assert_value(got: Any, expected: Any, *, name: str = "result",
 
     ``show_expected=False`` keeps the answer out of the message, for public checks.
     """
-    if _type(got) is not _type(expected):
+    if type(got) is not type(expected):
         raise AssertionError(
-            f"`{name}` should be of type {_type(expected).__name__} -- got: "
+            f"`{name}` should be of type {type(expected).__name__} -- got: "
             f"{_describe_type(got)}"
         )
     if got != expected:
@@ -320,7 +391,10 @@ def assert_shares_memory(a: Any, b: Any, *, name: str = "result", shared: bool =
     """Assert tensor/array ``a`` shares memory with ``b`` (``shared=False``: does not)."""
 
     def address(x: Any) -> tuple[int, int]:
-        if _isinstance(x, np.ndarray):
+        facts = reported_facts(x)
+        if facts is not None and (isinstance(x, np.ndarray) or _require_tensor(x, name) is x):
+            return facts["span"]
+        if isinstance(x, np.ndarray):
             start = x.__array_interface__["data"][0]
             return start, start + x.nbytes
         tensor = _require_tensor(x, name)
@@ -328,7 +402,9 @@ def assert_shares_memory(a: Any, b: Any, *, name: str = "result", shared: bool =
         return start, start + tensor.untyped_storage().nbytes()
 
     (a0, a1), (b0, b1) = address(a), address(b)
-    overlaps = a0 < b1 and b0 < a1
+    # Addresses of the student's process and of this one never overlap.
+    same_process = (reported_facts(a) is None) == (reported_facts(b) is None)
+    overlaps = same_process and a0 < b1 and b0 < a1
     if overlaps and not shared:
         raise AssertionError(
             f"`{name}` shares memory with the original -- got: a view, expected: a copy"
@@ -348,7 +424,7 @@ def assert_equal_state_dicts(
     atol: float | None = None,
 ) -> None:
     """Assert two state_dicts have the same keys and matching tensors."""
-    if not _isinstance(got, Mapping):
+    if not isinstance(got, Mapping):
         raise AssertionError(f"`{name}` should be a state_dict -- got: {_describe_type(got)}")
     missing = sorted(set(expected) - set(got))
     extra = sorted(set(got) - set(expected))
@@ -372,7 +448,7 @@ def assert_raises(
         return error
     except Exception as error:  # noqa: BLE001 - the point is to name what was raised instead
         raise AssertionError(
-            f"{name} raised the wrong error -- got: {_type(error).__name__}, "
+            f"{name} raised the wrong error -- got: {type(error).__name__}, "
             f"expected: {expected.__name__}"
         ) from None
     raise AssertionError(f"{name} did not raise -- expected: {expected.__name__}")
@@ -384,18 +460,18 @@ def assert_raises(
 @contextlib.contextmanager
 def preserved_rng() -> Iterator[None]:
     """Restore the torch (CPU and CUDA), NumPy and ``random`` RNG states on exit."""
-    torch_state = _get_rng_state()
+    torch_state = torch.get_rng_state()
     cuda_states = torch.cuda.get_rng_state_all() if cuda_available() else None
-    np_state = _np_get_state()
-    py_state = _py_getstate()
+    np_state = np.random.get_state()
+    py_state = random.getstate()
     try:
         yield
     finally:
-        _set_rng_state(torch_state)
+        torch.set_rng_state(torch_state)
         if cuda_states is not None:
             torch.cuda.set_rng_state_all(cuda_states)
-        _np_set_state(np_state)
-        _py_setstate(py_state)
+        np.random.set_state(np_state)
+        random.setstate(py_state)
 
 
 @contextlib.contextmanager
@@ -408,7 +484,165 @@ def seeded(seed: int) -> Iterator[None]:
             expected = torch.rand(3, 4)
     """
     with preserved_rng():
-        _manual_seed(seed)  # seeds CUDA too when present
-        _np_seed(seed)
-        _py_seed(seed)
+        torch.manual_seed(seed)  # seeds CUDA too when present
+        np.random.seed(seed)
+        random.seed(seed)
         yield
+
+
+# --- instruments: the conditions a check calls student code under -----------------------
+#
+# A check that needs student code to run on a simulated machine, or wants to see which
+# library functions it calls, says so with one of these context managers. In the student's own
+# kernel they patch this process. In the judge, where no student code runs, they travel with
+# every call the check makes and are applied around it in the student's process; what they
+# record there comes back as reported facts.
+
+_ACTIVE: list[tuple[str, dict[str, Any], list[Any]]] = []
+
+
+@contextlib.contextmanager
+def _simulated_machine(options: dict[str, Any], record: list[Any]) -> Iterator[None]:
+    from unittest import mock
+
+    cuda, mps = options["cuda"], options["mps"]
+    with mock.patch("torch.cuda.is_available", return_value=cuda), \
+            mock.patch("torch.backends.mps.is_available", return_value=mps), \
+            mock.patch("torch.backends.mps.is_built", return_value=mps):
+        yield
+
+
+@contextlib.contextmanager
+def _recorded_calls(options: dict[str, Any], calls: list[Any]) -> Iterator[None]:
+    import importlib
+    from unittest import mock
+
+    with contextlib.ExitStack() as stack:
+        for dotted in options["names"]:
+            module_name, attribute = dotted.rsplit(".", 1)
+            module = importlib.import_module(module_name)
+            original = getattr(module, attribute)
+
+            def recorder(*args: Any, _name: str = dotted, _original: Any = original,
+                         **kwargs: Any) -> Any:
+                calls.append((_name, args, kwargs))
+                return None if options["replace"] else _original(*args, **kwargs)
+
+            stack.enter_context(mock.patch.object(module, attribute, recorder))
+        yield
+
+
+_MATMULS = ("matmul", "mm", "__matmul__", "__rmatmul__")
+
+
+@contextlib.contextmanager
+def _matmul_clock(options: dict[str, Any], events: list[Any]) -> Iterator[None]:
+    import threading
+    import time
+    from unittest import mock
+
+    from torch.overrides import TorchFunctionMode
+
+    function, simulate_cuda = options["function"], options["simulate_cuda"]
+    real_clock, me = time.perf_counter, threading.get_ident()
+    matmuls = [0]
+
+    def fake_clock() -> float:
+        if threading.get_ident() != me:
+            return real_clock()
+        events.append("clock")
+        return float(matmuls[0])  # every matrix multiplication takes exactly one second
+
+    class Clocked(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (),
+                               kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            if simulate_cuda:  # "cuda" tensors are meta tensors that say they are on cuda:0
+                owner = getattr(func, "__self__", None)
+                if owner is torch.Tensor.device:
+                    device = func(*args, **kwargs)
+                    return torch.device("cuda", 0) if device.type == "meta" else device
+                if owner is torch.Tensor.is_cuda:
+                    return args[0].device.type in ("cuda", "meta")
+                if func is torch.Tensor.cuda:
+                    return args[0].to("meta")
+                if func is torch.Tensor.to:
+                    device, dtype, _, _ = torch._C._nn._parse_to(*args[1:], **kwargs)
+                    if device is not None and device.type == "cuda":
+                        return args[0].to(device="meta", dtype=dtype)
+            result = func(*args, **kwargs)
+            if getattr(func, "__name__", "") in _MATMULS:
+                matmuls[0] += 1
+                events.append("matmul")
+            return result
+
+    names = getattr(function, "__globals__", {})
+    aliases = {k: fake_clock for k, v in names.items() if v is time.perf_counter}
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch.dict(names, aliases))
+        stack.enter_context(mock.patch("time.perf_counter", fake_clock))
+        if simulate_cuda:
+            stack.enter_context(mock.patch("torch.cuda.is_available", return_value=True))
+            stack.enter_context(mock.patch("torch.cuda.synchronize",
+                                           side_effect=lambda *a, **k: events.append("sync")))
+        stack.enter_context(Clocked())
+        yield
+
+
+_INSTRUMENTS: dict[str, Callable[[dict[str, Any], list[Any]], Any]] = {
+    "simulated_machine": _simulated_machine,
+    "recorded_calls": _recorded_calls,
+    "matmul_clock": _matmul_clock,
+}
+
+
+@contextlib.contextmanager
+def _instrument(name: str, options: dict[str, Any]) -> Iterator[list[Any]]:
+    record: list[Any] = []
+    if IN_JUDGE:  # nothing to patch here: the calls carry it to the student's process
+        _ACTIVE.append((name, options, record))
+        try:
+            yield record
+        finally:
+            _ACTIVE.pop()
+    else:
+        with _INSTRUMENTS[name](options, record):
+            yield record
+
+
+def active_instruments() -> list[tuple[str, dict[str, Any], list[Any]]]:
+    """The instruments a call of student code made now runs under (used by the judge)."""
+    return list(_ACTIVE)
+
+
+@contextlib.contextmanager
+def applied_instruments(specs: list[tuple[str, dict[str, Any]]]) -> Iterator[list[list[Any]]]:
+    """Apply instruments sent by the judge around one request (in the student's process)."""
+    records: list[list[Any]] = [[] for _ in specs]
+    with contextlib.ExitStack() as stack:
+        for (name, options), record in zip(specs, records, strict=True):
+            stack.enter_context(_INSTRUMENTS[name](options, record))
+        yield records
+
+
+def simulated_machine(*, cuda: bool, mps: bool = False) -> contextlib.AbstractContextManager[Any]:
+    """Student code called inside sees ``torch.cuda.is_available()`` (and MPS's
+    ``is_available``/``is_built``) answer as given."""
+    return _instrument("simulated_machine", {"cuda": bool(cuda), "mps": bool(mps)})
+
+
+def recorded_calls(*names: str, replace: bool = False) -> contextlib.AbstractContextManager[Any]:
+    """Record the calls student code makes to library functions (``"torch.cuda.synchronize"``)
+    as ``(name, args, kwargs)`` tuples; ``replace=True`` does not call the real function."""
+    return _instrument("recorded_calls", {"names": list(names), "replace": bool(replace)})
+
+
+def matmul_clock(function: Any, *, simulate_cuda: bool = False
+                 ) -> contextlib.AbstractContextManager[Any]:
+    """A clock on which every matrix multiplication takes one second, for timing code:
+    ``time.perf_counter`` (also as a name in ``function``'s module) reads it. Yields the list of
+    events, in order: ``"clock"`` (a read), ``"matmul"``, and with ``simulate_cuda`` (CUDA
+    reported available, ``.to("cuda")`` gives tensors on a simulated ``cuda:0``) ``"sync"``
+    for ``torch.cuda.synchronize()``."""
+    return _instrument("matmul_clock", {"function": function,
+                                        "simulate_cuda": bool(simulate_cuda)})
