@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from unittest import mock
 
@@ -278,3 +279,22 @@ def test_recorded_calls_and_the_matmul_clock_in_this_process():
     with checks.recorded_calls("torch.cuda.manual_seed_all", replace=True) as calls:
         torch.cuda.manual_seed_all(7)
     assert calls == [("torch.cuda.manual_seed_all", (7,), {})]
+
+
+def test_a_state_dict_file_is_read_without_running_it(tmp_path):
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    path = tmp_path / "model.pt"
+    torch.save(model.state_dict(), path)
+    assert_equal_state_dicts(checks.read_state_dict_file(str(path)), model.state_dict())
+    torch.save(model, path)  # the whole model: its file names the classes, so it is refused
+    with pytest.raises(ValueError, match="refers to torch.nn.modules"):
+        checks.read_state_dict_file(str(path))
+
+    class Boom:
+        def __reduce__(self):
+            return (os.system, ("echo ran > " + str(tmp_path / "ran"),))
+
+    torch.save({"weight": Boom()}, path)
+    with pytest.raises(ValueError, match="refers to"):
+        checks.read_state_dict_file(str(path))
+    assert not (tmp_path / "ran").exists()
