@@ -48,6 +48,7 @@ __all__ = [
     "is_subclass",
     "matmul_clock",
     "preserved_rng",
+    "read_state_dict_file",
     "recorded_calls",
     "reported_facts",
     "seeded",
@@ -146,9 +147,14 @@ def is_subclass(obj: Any, cls: type) -> bool:
 # --- devices -----------------------------------------------------------------------------
 
 
+# Whether the machine has CUDA must not follow a simulated machine (``simulated_machine``, a
+# test's own ``mock.patch``): taken when this module loads.
+_cuda_is_available = torch.cuda.is_available
+
+
 def cuda_available() -> bool:
-    """Whether a CUDA GPU is really present (not what a student patched it to say)."""
-    return bool(torch.cuda.is_available())
+    """Whether a CUDA GPU is really present (not what a simulation makes it say)."""
+    return bool(_cuda_is_available())
 
 
 def skip_without_cuda(reason: str = "needs a CUDA GPU, and this machine has none") -> bool:
@@ -483,6 +489,161 @@ def seeded(seed: int) -> Iterator[None]:
         np.random.seed(seed)
         random.seed(seed)
         yield
+
+
+# --- files a student's code wrote ---------------------------------------------------------
+
+_STORAGES = {"FloatStorage": torch.float32, "DoubleStorage": torch.float64,
+             "HalfStorage": torch.float16, "BFloat16Storage": torch.bfloat16,
+             "LongStorage": torch.int64, "IntStorage": torch.int32,
+             "ShortStorage": torch.int16, "CharStorage": torch.int8,
+             "ByteStorage": torch.uint8, "BoolStorage": torch.bool}
+_STATE_DICT_GLOBALS = {"collections.OrderedDict", "torch._utils._rebuild_tensor_v2",
+                       "torch._utils._rebuild_parameter",
+                       *(f"torch.{name}" for name in _STORAGES)}
+
+
+def read_state_dict_file(path: str) -> Any:
+    """The state_dict in a file ``torch.save`` wrote, read without running anything in it.
+
+    ``torch.load`` unpickles, and unpickling a file a student's code wrote runs whatever it
+    names. Here ``pickletools`` only parses the opcodes of its ``data.pkl``; every global it
+    names must be one a plain state_dict of tensors uses, and the tensors are rebuilt from
+    the raw storage records beside it. Raises ``ValueError`` saying what the file is instead
+    (``"a file that refers to __main__.DigitsClassifier"`` for a whole pickled model).
+    """
+    import os
+    import pickletools
+    import zipfile
+
+    if not os.path.isfile(path):
+        raise ValueError("no file at `path`")
+    if not zipfile.is_zipfile(path):
+        raise ValueError("a file torch.save did not write (not a zip archive)")
+    with zipfile.ZipFile(path) as archive:
+        infos = {info.filename: info for info in archive.infolist()}
+        if sum(info.file_size for info in infos.values()) > 16 * 2**20:
+            raise ValueError("a file larger than 16 MB, more than a state_dict here holds")
+        pickles = [n for n in infos if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(pickles) != 1:
+            raise ValueError("a file torch.save did not write (no data.pkl)")
+        prefix = pickles[0][:-len("data.pkl")]
+        if prefix + "byteorder" in infos and \
+                archive.read(prefix + "byteorder") != b"little":
+            raise ValueError("a file saved with another byte order")
+        stack, marks, memo, loaded = [], [], {}, {}
+
+        def pop_mark() -> list[Any]:
+            start = marks.pop()
+            items = stack[start:]
+            del stack[start:]
+            return items
+
+        def storage(pid: Any) -> torch.Tensor:
+            if not (type(pid) is tuple and len(pid) == 5 and pid[0] == "storage"
+                    and type(pid[1]) is tuple and pid[1][0] == "global"
+                    and type(pid[2]) is str and type(pid[3]) is str
+                    and type(pid[4]) is int):
+                raise ValueError("a file with a record that is not a tensor's storage")
+            _, (_, kind), key, location, numel = pid
+            if key not in loaded:
+                dtype = _STORAGES[kind.split(".", 1)[1]]
+                raw = archive.read(prefix + "data/" + key)
+                if len(raw) != numel * torch.empty((), dtype=dtype).element_size():
+                    raise ValueError("a file whose storage sizes do not match")
+                flat = torch.frombuffer(bytearray(raw), dtype=dtype) if numel else \
+                    torch.empty(0, dtype=dtype)
+                loaded[key] = flat if location == "cpu" else flat.to(location)
+            return loaded[key]
+
+        def call(function: Any, args: Any) -> Any:
+            if type(args) is not tuple:
+                raise ValueError("a file with a malformed call")
+            if function == ("global", "collections.OrderedDict") and args == ():
+                return {}
+            if function == ("global", "torch._utils._rebuild_tensor_v2") and \
+                    len(args) in (6, 7) and isinstance(args[0], torch.Tensor):
+                flat, offset, size, stride, requires_grad = args[:5]
+                tensor = torch.as_strided(flat, size, stride, offset)
+                return tensor.requires_grad_(True) if requires_grad is True else tensor
+            if function == ("global", "torch._utils._rebuild_parameter") and \
+                    len(args) == 3 and isinstance(args[0], torch.Tensor):
+                return torch.nn.Parameter(args[0], requires_grad=args[1] is True)
+            raise ValueError(f"a file that calls {function[1]} unexpectedly")
+
+        result = None
+        for opcode, arg, _ in pickletools.genops(archive.read(pickles[0])):
+            name = opcode.name
+            if name in ("GLOBAL", "STACK_GLOBAL"):
+                if name == "GLOBAL":
+                    module, _, attribute = arg.partition(" ")
+                else:
+                    attribute, module = stack.pop(), stack.pop()
+                if type(module) is not str or type(attribute) is not str:
+                    raise ValueError("a file with a malformed global")
+                qualified = f"{module}.{attribute}"[:200]
+                if qualified not in _STATE_DICT_GLOBALS:
+                    raise ValueError(f"a file that refers to {qualified}")
+                stack.append(("global", qualified))
+            elif name in ("PROTO", "FRAME"):
+                pass
+            elif name == "STOP":
+                result = stack.pop()
+                break
+            elif name == "MARK":
+                marks.append(len(stack))
+            elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
+                memo[arg] = stack[-1]
+            elif name == "MEMOIZE":
+                memo[len(memo)] = stack[-1]
+            elif name in ("BINGET", "LONG_BINGET", "GET"):
+                stack.append(memo[arg])
+            elif name in ("BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8", "UNICODE",
+                          "BININT", "BININT1", "BININT2", "INT", "LONG1", "LONG4", "LONG",
+                          "BINFLOAT", "FLOAT"):
+                stack.append(arg)
+            elif name in ("NONE", "NEWTRUE", "NEWFALSE"):
+                stack.append({"NONE": None, "NEWTRUE": True, "NEWFALSE": False}[name])
+            elif name == "EMPTY_TUPLE":
+                stack.append(())
+            elif name == "TUPLE":
+                stack.append(tuple(pop_mark()))
+            elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+                count = int(name[-1])
+                items = tuple(stack[-count:])
+                del stack[-count:]
+                stack.append(items)
+            elif name == "EMPTY_DICT":
+                stack.append({})
+            elif name == "EMPTY_LIST":
+                stack.append([])
+            elif name == "SETITEM":
+                value, key = stack.pop(), stack.pop()
+                stack[-1][key] = value
+            elif name == "SETITEMS":
+                items = pop_mark()
+                for key, value in zip(items[::2], items[1::2], strict=False):
+                    stack[-1][key] = value
+            elif name == "APPEND":
+                value = stack.pop()
+                stack[-1].append(value)
+            elif name == "APPENDS":
+                items = pop_mark()
+                stack[-1].extend(items)
+            elif name == "BINPERSID":
+                stack.append(storage(stack.pop()))
+            elif name == "REDUCE":
+                args = stack.pop()
+                stack.append(call(stack.pop(), args))
+            elif name == "BUILD":
+                state = stack.pop()  # an OrderedDict's attributes (its _metadata)
+                if type(stack[-1]) is not dict or type(state) is not dict:
+                    raise ValueError("a file that sets attributes of an object")
+            else:
+                raise ValueError(f"a file with an unexpected pickle opcode {name}")
+        if type(result) is tuple and result[:1] == ("global",):
+            raise ValueError(f"a file that holds {result[1]} itself")
+        return result
 
 
 # --- instruments: the conditions a check calls student code under -----------------------
