@@ -206,17 +206,23 @@ class Session:
         # Pickling a tensor drops its .grad: lend the gradients along (a training step that
         # forgets zero_grad() must see the ones left by the previous call).
         grads = [(i, t.grad) for i, t in enumerate(lent)
-                 if isinstance(t, torch.Tensor) and t.grad is not None]
+                 if isinstance(t, torch.Tensor) and t.is_leaf and t.grad is not None]
         payload = {"args": args, "kwargs": kwargs, "key": key, "value": value, "cls": cls,
                    "ambient": ambient, "token_base": base if lent else None, "grads": grads,
                    "instruments": [(n, o) for n, o, _ in instruments]}
-        buffer = io.BytesIO()
+        blobs = []
+        # Most requests (a name, an attribute, the next item) carry nothing to pickle.
+        if op in ("call", "getitem", "setattr", "isinstance") or ambient is not None or \
+                instruments or grads:
+            buffer = io.BytesIO()
+            try:
+                _Pickler(buffer).dump(payload)
+            except Exception as error:  # noqa: BLE001 - a test passed something unpicklable
+                raise TypeError(f"cannot send this argument to the student's code: "
+                                f"{error}") from None
+            blobs.append(buffer.getvalue())
         try:
-            _Pickler(buffer).dump(payload)
-        except Exception as error:  # noqa: BLE001 - a test passed something unpicklable
-            raise TypeError(f"cannot send this argument to the student's code: {error}") from None
-        try:
-            wire.send(self.channel, header, [buffer.getvalue()])
+            wire.send(self.channel, header, blobs)
         except OSError as error:
             raise StudentGone(f"the submission's process ended ({error})") from None
         self.synced = digest
@@ -314,7 +320,8 @@ class Session:
                 raise wire.WireError("a tensor write-back without a tensor")
             _replace_tensor(obj, new)
             grad = decoder.decode(entry.get("grad"))
-            if grad is None or isinstance(grad, torch.Tensor) and grad.shape == obj.shape:
+            if obj.is_leaf and (grad is None or isinstance(grad, torch.Tensor) and
+                                grad.shape == obj.shape):
                 obj.grad = grad
         elif kind == "ndarray" and type(obj).__module__ == "numpy":
             new = decoder.decode(entry.get("value"))

@@ -499,6 +499,8 @@ def ambient_digest(state: dict[str, Any]) -> bytes:
         elif key == "cuda":
             for tensor in value:
                 digest.update(tensor.numpy().tobytes())
+        elif key == "python":
+            digest.update(struct.pack("<q", hash(value)))  # 625 ints: repr() would cost more
         else:
             digest.update(repr(value).encode())
     return digest.digest()

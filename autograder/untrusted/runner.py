@@ -95,8 +95,12 @@ class _Lent:
 _MODULE_INTERNALS = frozenset({"training", "_parameters", "_buffers", "_modules"})
 
 
+def _grad(t: torch.Tensor) -> torch.Tensor | None:
+    return t.grad if t.is_leaf else None  # only leaves keep one (and asking others warns)
+
+
 def _tensor_signature(t: torch.Tensor) -> tuple[Any, ...]:
-    grad = t.grad
+    grad = _grad(t)
     return (t._version, t.data_ptr() if t.device.type != "meta" else 0, str(t.device),
             tuple(t.shape), t.dtype, t.requires_grad, id(grad),
             grad._version if grad is not None else None)
@@ -229,10 +233,6 @@ class Runner:
             cls = payload["cls"]
             value = isinstance(cls, type) and cls in type.__dict__["__mro__"].__get__(
                 type(target))
-        elif op == "issubclass":
-            cls = payload["cls"]
-            value = isinstance(target, type) and isinstance(cls, type) and \
-                cls in type.__dict__["__mro__"].__get__(target)
         else:
             raise ValueError(f"unknown request {op!r}")
         return {"ok": True, "value": encoder.encode(value)}
@@ -327,8 +327,9 @@ class Runner:
         item.signature = self._signature(obj)
         entry: dict[str, Any] = {"token": item.token}
         if isinstance(obj, torch.Tensor):
+            grad = _grad(obj)
             entry.update(kind="tensor", value=encoder._tensor(obj),
-                         grad=encoder._tensor(obj.grad) if obj.grad is not None else None)
+                         grad=encoder._tensor(grad) if grad is not None else None)
         elif isinstance(obj, np.ndarray):
             entry.update(kind="ndarray", value=encoder._ndarray(obj))
         elif isinstance(obj, torch.nn.Module):
