@@ -440,13 +440,8 @@ def judge_question(question: QuestionTests, session: Session) -> dict[str, Any]:
     return {"name": question.name, "checks": results}
 
 
-@dataclass(frozen=True)
-class Plan:
-    cells: list[bool]  # which cells the student's process runs (False: otter's cells)
-    checkpoints: list[tuple[int, str]]
-
-
-def converse(channel: socket.socket, plan: Plan, tests: dict[str, QuestionTests], *,
+def converse(channel: socket.socket, cells: list[str | None],
+             checkpoints: list[tuple[int, str]], tests: dict[str, QuestionTests], *,
              cell_seconds: float, submission_seconds: float) -> dict[str, Any]:
     """Follow the student's process through its cells and judge each question at its
     checkpoint. Returns the result for the grader; never raises for the student's doing."""
@@ -455,8 +450,8 @@ def converse(channel: socket.socket, plan: Plan, tests: dict[str, QuestionTests]
     session = Session(channel, deadlines)
     questions: list[dict[str, Any]] = []
     timing: dict[str, Any] = {}
-    expected_cells = [i for i, runs in enumerate(plan.cells) if runs]
-    pending = list(plan.checkpoints)
+    expected_cells = [i for i, cell in enumerate(cells) if cell is not None]
+    pending = list(checkpoints)
     current: int | None = None
     result: dict[str, Any] = {"questions": questions, "timing": timing, "log": "",
                               "cell_errors": [], "notes": []}
@@ -535,9 +530,8 @@ def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: 
         message = wire.receive(grader, time.monotonic() + 60)
         tests = {q["name"]: QuestionTests(q["name"], q["module"], tuple(q["checks"]))
                  for q in message.header["questions"]}
-        plan = Plan(cells=[c is not None for c in job.cells],
-                    checkpoints=[(int(i), str(q)) for i, q in job.checkpoints])
-        result = converse(channel, plan, tests, cell_seconds=job.limits.cell_seconds,
+        result = converse(channel, job.cells, job.checkpoints, tests,
+                          cell_seconds=job.limits.cell_seconds,
                           submission_seconds=job.limits.submission_seconds)
     except BaseException as error:  # noqa: BLE001 - the grader must hear something
         result = {"status": "error", "message": f"the judge failed: {type(error).__name__}: "

@@ -100,9 +100,7 @@ def _prepare_interpreter() -> Any:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
-    # Imported here, once per worker, both to save every submission the time and because
-    # some of them patch torch on import (torch._dynamo wraps torch.manual_seed): that must
-    # happen before the integrity snapshot, not be mistaken for a student's patch.
+    # Imported here, once per worker, so that every submission's two processes start warm.
     import torch._dynamo  # noqa: F401
     import torch.nn  # noqa: F401
     import torch.optim  # noqa: F401
