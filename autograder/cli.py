@@ -33,7 +33,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def _limits(args: argparse.Namespace) -> Limits:
     return Limits(submission_seconds=args.timeout, cell_seconds=args.cell_timeout,
-                  memory_mb=args.memory_mb)
+                  memory_mb=args.memory_mb, disk_mb=args.disk_mb)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
@@ -153,6 +153,9 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
                         help="wall-clock seconds per notebook cell")
     parser.add_argument("--memory-mb", type=int, default=defaults.memory_mb,
                         help="memory a submission may allocate beyond torch itself")
+    parser.add_argument("--disk-mb", type=int, default=defaults.disk_mb,
+                        help="space a submission may write: its folder, /tmp and /dev/shm "
+                             "together")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,11 +13,10 @@ Two sides, one trust boundary each:
 
 The cluster is trusted infrastructure: the bundle, hidden tests included, travels to the Dask
 workers (they need it to grade). On each of them it lives in a private temporary folder
-(mode 700) that the sandbox covers with an empty mount, like the bundle's folder when grading
-locally, so student code sees it no more than it does locally. What local grading hides is
-hidden too: on the worker's machine its working folder and checkout, and the client's bundle,
-submissions and outputs wherever they exist there. Every Dask worker must run the same
-autograder as the client: a task refuses to grade with other engine sources (``engine_digest``).
+(mode 700), outside the student's view of the filesystem, which holds only what Python needs
+and the submission's own box (``autograder.isolation``), as when grading locally. Every Dask
+worker must run the same autograder as the client: a task refuses to grade with other engine
+sources (``engine_digest``).
 """
 
 from __future__ import annotations
@@ -47,7 +46,6 @@ from autograder.grade import (
     ProgressCallback,
     Worker,
     grade_one,
-    hidden_folders,
     ungradable,
     worker_pool,
 )
@@ -103,8 +101,7 @@ class _Engine:
             if self.pool is None or self.root is None:
                 root = Path(tempfile.mkdtemp(prefix="autograder-dask-"))  # mode 700
                 try:
-                    self.pool = self.exit.enter_context(
-                        worker_pool(sandbox_workers, [str(root)]))
+                    self.pool = self.exit.enter_context(worker_pool(sandbox_workers))
                 except BaseException:
                     shutil.rmtree(root, ignore_errors=True)
                     raise
@@ -161,7 +158,7 @@ def _sandbox_workers() -> int:
 
 def grade_on_worker(bundle_zip: bytes, bundle_info: dict[str, str], file_name: str,
                     data: bytes, stem: str, source: str, limits: dict[str, Any],
-                    hide_paths: list[str], client_engine: str) -> str:
+                    client_engine: str) -> str:
     """One Dask task: grade one submission file here; the ``SubmissionResult`` as JSON text.
 
     Mirrors ``grade.grade_submissions``' ``grade_one``: the engine never raises for what the
@@ -182,11 +179,7 @@ def grade_on_worker(bundle_zip: bytes, bundle_info: dict[str, str], file_name: s
                                          submission.problem).to_json())
         worker = pool.get()
         try:
-            # Hidden for this job: what local grading hides, here (the private folder with
-            # the bundle, this worker's working folder and checkout) and on the client's
-            # machine (its bundle, submissions and outputs, where this is that machine).
-            hide = sorted({*worker.hide_paths, *hidden_folders(bundle, [], root), *hide_paths})
-            result = grade_one(worker, bundle, submission, Limits(**limits), hide_paths=hide)
+            result = grade_one(worker, bundle, submission, Limits(**limits))
         finally:
             pool.put(worker)
         return json.dumps(result.to_json())
@@ -300,7 +293,6 @@ def grade_submissions_on_cluster(
 
     if runnable:
         bundle_zip, bundle_info = _bundle_payload(bundle)
-        hide = hidden_folders(bundle, paths, out_dir)
         run = secrets.token_hex(4)  # task keys unique to this run
 
         def failed(index: int, reason: str) -> None:
@@ -321,7 +313,7 @@ def grade_submissions_on_cluster(
                         future = client.submit(
                             grade_on_worker, bundle_task, bundle_info, paths[index].name,
                             paths[index].read_bytes(), stems[index], str(paths[index]),
-                            dataclasses.asdict(limits), hide, ENGINE_DIGEST,
+                            dataclasses.asdict(limits), ENGINE_DIGEST,
                             key=f"grade-{stems[index]}-{run}", pure=False)
                     except Exception as error:  # noqa: BLE001 - a row, and the batch goes on
                         failed(index, f"the grader could not send it to the Dask cluster: "

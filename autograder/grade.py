@@ -64,10 +64,9 @@ class Outcome:
 class Worker:
     """One zygote process and the channel to it. Runs one submission at a time."""
 
-    def __init__(self, slot: int, scratch_root: Path, hide_paths: list[str]) -> None:
+    def __init__(self, slot: int, scratch_root: Path) -> None:
         self.slot = slot  # machine-wide unique while the pool lives: picks the sandbox uid
         self.scratch_root = scratch_root
-        self.hide_paths = hide_paths
         self.process: subprocess.Popen[bytes] | None = None
         self.ctrl: socket.socket | None = None
 
@@ -101,23 +100,19 @@ class Worker:
                 self.process.wait()
             self.process = None
 
-    def run(self, submission: Submission, bundle: Bundle, limits: Limits, *, seed: int = 0,
-            hide_paths: list[str] | None = None) -> Outcome:
-        """Run one submission in a fresh child of the zygote; never raises for its behaviour.
-        ``hide_paths`` replaces the pool's folders to hide, for this submission only."""
+    def run(self, submission: Submission, bundle: Bundle, limits: Limits, *,
+            seed: int = 0) -> Outcome:
+        """Run one submission in a fresh child of the zygote; never raises for its behaviour."""
         if self.ctrl is None:
             self.start()
         assert self.ctrl is not None
-        scratch = tempfile.mkdtemp(prefix=f"w{self.slot}-", dir=self.scratch_root)
-        # Owned by the grader, sticky: both may create files, neither may move the other's.
-        shared = f"{scratch}-shared"
-        os.mkdir(shared)
-        os.chmod(shared, 0o1777)
+        # Empty here: the zygote mounts the submission's writable space on it, in its own
+        # mount namespace (nothing the student writes lands on this machine's disk).
+        box = tempfile.mkdtemp(prefix=f"w{self.slot}-", dir=self.scratch_root)
         cells = [None if is_otter_cell(c) else c for c in submission.cells]
         plan = checkpoints(submission, [q.name for q in bundle.questions], bundle.answer_cells)
-        job = Job(cells=cells, checkpoints=plan, scratch=scratch, shared=shared, limits=limits,
-                  slot=self.slot, seed=seed,
-                  hide_paths=self.hide_paths if hide_paths is None else hide_paths)
+        job = Job(cells=cells, checkpoints=plan, box=box, limits=limits, slot=self.slot,
+                  seed=seed)
         ours, theirs = socket.socketpair()
         try:
             try:
@@ -140,13 +135,16 @@ class Worker:
             if outcome.status == "crashed":
                 outcome = replace(outcome, message=f"{outcome.message}: "
                                   f"{_describe_exit(exited.get('status', {}))}")
+            if exited.get("disk_full"):
+                outcome = replace(outcome, cell_errors=(
+                    *outcome.cell_errors, f"sandbox: the submission filled its disk space "
+                                          f"(--disk-mb {limits.disk_mb}); writes past it failed"))
             return replace(outcome, peak_memory_mb=round(exited.get("max_rss_kb", 0) / 1024, 1))
         finally:
             ours.close()
             with contextlib.suppress(OSError):
                 theirs.close()
-            _remove_tree(scratch)
-            _remove_tree(shared)
+            _remove_tree(box)
 
     @staticmethod
     def _await_verdicts(channel: socket.socket, started: dict[str, Any],
@@ -252,19 +250,6 @@ def _fingerprint(bundle: Bundle, path: Path, limits: Limits) -> str:
     return digest.hexdigest()
 
 
-def hidden_folders(bundle: Bundle, paths: list[Path], out_dir: Path | None) -> list[str]:
-    """Folders student code must not see: the bundle's, the submissions', the outputs, the
-    grader's working folder and this suite's own checkout (instructor notebooks, dist/, .git).
-    The sandbox still shows Python's own files when one of these holds them (a .venv)."""
-    folders = {bundle.path.parent, *(p.parent for p in paths), Path.cwd()}
-    if out_dir is not None:
-        folders.add(Path(out_dir))
-    checkout = Path(__file__).resolve().parent.parent
-    if (checkout / "pyproject.toml").exists():  # an editable install, not site-packages
-        folders.add(checkout)
-    return sorted(str(f.resolve()) for f in folders)
-
-
 SLOTS_DIR = Path(tempfile.gettempdir()) / ".autograder-slots"
 
 
@@ -294,18 +279,18 @@ def _slots(count: int) -> Iterator[list[int]]:
 
 
 @contextlib.contextmanager
-def worker_pool(count: int, hide_paths: list[str]) -> Iterator[Queue[Worker]]:
+def worker_pool(count: int) -> Iterator[Queue[Worker]]:
     """``count`` started workers, shut down (and their scratch space removed) on exit."""
-    with _slots(count) as slots, _started_workers(slots, hide_paths) as queue:
+    with _slots(count) as slots, _started_workers(slots) as queue:
         yield queue
 
 
 @contextlib.contextmanager
-def _started_workers(slots: list[int], hide_paths: list[str]) -> Iterator[Queue[Worker]]:
+def _started_workers(slots: list[int]) -> Iterator[Queue[Worker]]:
     count = len(slots)
     scratch_root = Path(tempfile.mkdtemp(prefix="autograder-"))
     os.chmod(scratch_root, 0o711)  # sandbox uids may enter their own scratch dirs, not list
-    workers = [Worker(slot, scratch_root, hide_paths) for slot in slots]
+    workers = [Worker(slot, scratch_root) for slot in slots]
     try:
         with ThreadPoolExecutor(max_workers=count) as starter:
             list(starter.map(lambda w: w.start(), workers))
@@ -387,12 +372,12 @@ class Batch:
         return [self.results[i] for i in range(len(self.paths))]
 
 
-def grade_one(worker: Worker, bundle: Bundle, submission: Submission, limits: Limits, *,
-              hide_paths: list[str] | None = None) -> SubmissionResult:
+def grade_one(worker: Worker, bundle: Bundle, submission: Submission,
+              limits: Limits) -> SubmissionResult:
     """One submission on one worker; a failure of the grader itself becomes an ``error``."""
     try:
         began = time.monotonic()
-        outcome = worker.run(submission, bundle, limits, hide_paths=hide_paths)
+        outcome = worker.run(submission, bundle, limits)
         return _score(bundle, submission, outcome, time.monotonic() - began)
     except Exception as error:  # noqa: BLE001 - the batch goes on, with a row
         return ungradable(bundle, submission, "error",
@@ -420,7 +405,7 @@ def grade_submissions(
                   show_hidden_scores=show_hidden_scores)
     if batch.runnable:
         workers = max(1, min(workers or os.cpu_count() or 1, len(batch.runnable)))
-        with worker_pool(workers, hidden_folders(batch.bundle, batch.paths, out_dir)) as pool:
+        with worker_pool(workers) as pool:
 
             def grade_next(index: int) -> None:
                 worker = pool.get()

@@ -20,16 +20,15 @@ import contextlib
 import ctypes
 import json
 import os
-import resource
 import signal
 import socket
 import sys
 import time
 import types
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from autograder import wire
+from autograder import isolation, wire
 
 # Each worker's child runs as its own uid (when the grader is root), so one worker's
 # kill-everything-of-my-uid sweep never touches another's, and RLIMIT_NPROC is per worker.
@@ -38,17 +37,7 @@ SANDBOX_UID_BASE = 61000
 # process can write to (tests hand it paths), so it must not be able to write anything else.
 JUDGE_UID_BASE = 62000
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWUSER = 0x10000000
-CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
-MS_RDONLY = 0x1
-MS_REMOUNT = 0x20
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 1 << 18
-MS_NOSUID = 0x2
-MS_NODEV = 0x4
 
 
 @dataclass(frozen=True)
@@ -61,6 +50,7 @@ class Limits:
     max_processes: int = 64  # tasks (processes + threads) of the sandbox uid
     max_output_bytes: int = 200_000  # captured stdout/stderr kept for the instructor
     max_file_mb: int = 256  # largest file the code may write
+    disk_mb: int = 512  # its working folder, /tmp and /dev/shm together (one tmpfs: memory)
 
 
 @dataclass(frozen=True)
@@ -70,12 +60,20 @@ class Job:
 
     cells: list[str | None]  # None: otter's own cells (init, check, export), not run
     checkpoints: list[tuple[int, str]]  # (cell index, question): judged before that cell
-    scratch: str  # the student's working folder
-    shared: str  # the judge's working folder, where both may write (temporary files of tests)
+    box: str  # an empty folder: the zygote mounts the submission's writable space there
     limits: Limits
     slot: int  # machine-wide unique while running: picks the sandbox uid
-    hide_paths: list[str] = field(default_factory=list)
     seed: int = 0
+
+    @property
+    def scratch(self) -> str:
+        """The student's working folder."""
+        return os.path.join(self.box, isolation.WORK)
+
+    @property
+    def shared(self) -> str:
+        """The judge's working folder, where both may write (temporary files of tests)."""
+        return os.path.join(self.box, isolation.SHARED)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -155,6 +153,7 @@ def main(ctrl_fd: int) -> None:
     # Orphans of a submission (double forks) become our children, so we can reap them:
     # zombies left over would count against the next submission's process cap.
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    worker = isolation.enter_worker_namespace()  # before torch starts any thread
     shell = _prepare_interpreter()
     wire.send(ctrl, {"type": "ready"})
     while True:
@@ -167,29 +166,46 @@ def main(ctrl_fd: int) -> None:
             # of torch's clean-up), nothing of ours is left to flush.
             os._exit(0)
         job = Job.from_json(json.loads(raw))
-        grader_fd = fds[0]
-        judge_end, student_end = socket.socketpair()
-        student = os.fork()
-        if student == 0:
-            os.close(grader_fd)
-            judge_end.close()
-            _student_child(job, student_end.detach(), ctrl.fileno(), shell)  # never returns
-        student_end.close()
-        judge = os.fork()
-        if judge == 0:
-            ctrl.close()
-            _judge_child(job, judge_end, socket.socket(fileno=grader_fd), student)
-        judge_end.close()
+        wire.send(ctrl, {"type": "exited", **_run_submission(job, fds[0], ctrl, shell, worker)})
+
+
+def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
+                    worker: isolation.WorkerNamespace) -> dict[str, Any]:
+    """Fork the student's process and the judge for one job; wait for both; clean up."""
+    isolation.mount_box(job.box, job.limits.disk_mb, _sandbox_uid(job), mounts=worker.mounts)
+    judge_end, student_end = socket.socketpair()
+    report_read, report_write = os.pipe()
+    child = os.fork()
+    if child == 0:
         os.close(grader_fd)
-        wire.send(ctrl, {"type": "started", "pid": student, "judge": judge})
-        os.waitpid(judge, 0)
-        # The judge has spoken (or died): nothing the student's process does matters any more.
+        os.close(report_read)
+        judge_end.close()
+        _student_child(job, student_end.detach(), report_write, shell, worker)  # never returns
+    student_end.close()
+    os.close(report_write)
+    with os.fdopen(report_read, "rb") as report:
+        reported = report.read()  # the pid that runs student code; empty if the child died
+    student = int(reported) if reported.isdigit() else child
+    judge = os.fork()
+    if judge == 0:
+        ctrl.close()
+        _judge_child(job, judge_end, socket.socket(fileno=grader_fd), student)
+    judge_end.close()
+    os.close(grader_fd)
+    wire.send(ctrl, {"type": "started", "pid": student, "judge": judge})
+    os.waitpid(judge, 0)
+    # The judge has spoken (or died): nothing the student's process does matters any more.
+    # Killing the first process of its PID namespace ends every process in it.
+    for kill, pid in ((os.kill, student), (os.killpg, child)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(student, signal.SIGKILL)
+            kill(pid, signal.SIGKILL)
+    _, status, usage = os.wait4(child, 0)
+    if student != child:  # its parent is gone: it is ours to reap now (we are the subreaper)
         _, status, usage = os.wait4(student, 0)
-        _sweep(job, student)
-        wire.send(ctrl, {"type": "exited", "status": _describe_status(status),
-                         "max_rss_kb": usage.ru_maxrss})
+    _sweep(job, child)
+    disk_full = isolation.release_box(job.box, mounts=worker.mounts)
+    return {"status": _describe_status(status), "max_rss_kb": usage.ru_maxrss,
+            "disk_full": disk_full}
 
 
 def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, student: int) -> None:
@@ -212,8 +228,9 @@ def _drop_judge_privileges(job: Job) -> None:
     blocked = _private_python_folders()
     if blocked:
         try:
-            _libc_call("unshare", CLONE_NEWNS)
-            _libc_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
+            isolation.unshare(isolation.CLONE_NEWNS)
+            isolation.libc_call("mount", None, b"/", None,
+                                ctypes.c_ulong(isolation.MS_REC | isolation.MS_PRIVATE), None)
             for folder, keep in sorted(blocked.items()):
                 _cover(folder, keep=keep, options="size=64k,mode=711")
         except OSError:
@@ -284,38 +301,11 @@ def p_uid_sid(pid: int) -> tuple[int | None, int | None]:
 # --- the child: isolation ---------------------------------------------------------------------
 
 
-def _libc_call(name: str, *args: Any) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    if getattr(libc, name)(*args) != 0:
-        errno = ctypes.get_errno()
-        raise OSError(errno, f"{name}: {os.strerror(errno)}")
-
-
-# Never covered, whatever the grader's folders are: the system itself.
-SYSTEM_FOLDERS = {"/", "/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc", "/var", "/opt",
-                  "/proc", "/sys", "/dev", "/run"}
-# Replaced by fresh, empty folders, so nothing written there outlives the submission or is
-# seen by the next one.
-FRESH_TEMP_FOLDERS = ("/tmp", "/var/tmp", "/dev/shm")
-
-
-def _python_paths() -> set[str]:
-    """The folders Python needs to import anything: its prefixes and their library folders
-    (not every ``sys.path`` entry: an editable install's project folder is not needed)."""
-    prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix)}
-    paths = set(prefixes) | {os.path.dirname(os.path.realpath(sys.executable))}
-    for entry in sys.path:
-        real = os.path.realpath(entry) if entry else ""
-        if real and os.path.exists(real) and any(real.startswith(p + os.sep) for p in prefixes):
-            paths.add(real)
-    return paths
-
-
 def _private_python_folders() -> dict[str, set[str]]:
     """Folders others may not enter on the way to Python's files, each with the paths under
     it that Python needs (``{"/root": {"/root/.pyenv/versions/3.11.7", ...}}``)."""
     blocked: dict[str, set[str]] = {}
-    for path in _python_paths():
+    for path in isolation.python_paths():
         parts = path.split(os.sep)
         for depth in range(2, len(parts)):
             folder = os.sep.join(parts[:depth])
@@ -334,136 +324,92 @@ def _cover(folder: str, *, keep: set[str], options: str) -> None:
     outermost = {p for p in keep if not any(p.startswith(q + os.sep) for q in keep)}
     handles = {path: os.open(path, os.O_PATH) for path in sorted(outermost)
                if os.path.exists(path)}
-    _libc_call("mount", b"tmpfs", folder.encode(), b"tmpfs", MS_NOSUID | MS_NODEV,
-               options.encode())
+    isolation.libc_call("mount", b"tmpfs", folder.encode(), b"tmpfs",
+                        ctypes.c_ulong(isolation.MS_NOSUID | isolation.MS_NODEV),
+                        options.encode())
     for path, handle in handles.items():
         if os.path.isdir(f"/proc/self/fd/{handle}"):
             os.makedirs(path, mode=0o711, exist_ok=True)
         else:
             os.makedirs(os.path.dirname(path), mode=0o711, exist_ok=True)
             open(path, "w").close()
-        _libc_call("mount", f"/proc/self/fd/{handle}".encode(), path.encode(), None,
-                   MS_BIND | MS_REC, None)
+        isolation.libc_call("mount", f"/proc/self/fd/{handle}".encode(), path.encode(), None,
+                            ctypes.c_ulong(isolation.MS_BIND | isolation.MS_REC), None)
         os.close(handle)
 
 
-def _build_filesystem_view(job: Job) -> None:
-    """In the child's own mount namespace (nothing here is seen outside it): hide the
-    grader's folders, give fresh temporary folders, and make everything else read-only.
+def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNamespace
+             ) -> list[str]:
+    """Cut the child off; return notes on protections that could not be applied.
 
-    What stays visible and writable is the scratch folder and the folder shared with the
-    judge (at the same paths as outside); Python's own folders stay
-    readable even when they live under a private home such as /root.
-    """
-    _libc_call("mount", None, b"/", None, MS_REC | MS_PRIVATE, None)
-    scratch, shared = os.path.realpath(job.scratch), os.path.realpath(job.shared)
-    needed = _python_paths() | {scratch, shared}  # whatever is covered, these stay reachable
-
-    def under(folder: str) -> set[str]:
-        return {p for p in needed if p.startswith(folder + os.sep)}
-
-    covers: dict[str, str] = {}  # folder -> tmpfs options
-    for folder in {os.path.realpath(p) for p in job.hide_paths if os.path.isdir(p)}:
-        if folder not in SYSTEM_FOLDERS:
-            covers[folder] = "size=64k,mode=711" if under(folder) else "size=4k,mode=000"
-    for folder in _private_python_folders():
-        covers[folder] = "size=64k,mode=711"
-    for folder in FRESH_TEMP_FOLDERS:
-        if os.path.isdir(folder):
-            covers[folder] = f"size={job.limits.max_file_mb}m,mode=1777"
-    covered: list[str] = []
-    for folder in sorted(covers, key=lambda f: f.count(os.sep)):
-        if any(folder.startswith(c + os.sep) for c in covered):
-            continue  # already inside a covered folder: hidden, but for what is needed
-        _cover(folder, keep=under(folder), options=covers[folder])
-        covered.append(folder)
-
-    # Read-only: everything but the scratch folder, the fresh temporary folders and the
-    # kernel's own (/proc, /sys, /dev). Python's folders too, wherever they were bound back.
-    with open("/proc/self/mountinfo") as mountinfo:
-        mounts = [line.split()[4] for line in mountinfo]
-    for mount in mounts:
-        if mount in (scratch, shared) or mount in FRESH_TEMP_FOLDERS:
-            continue
-        if mount not in needed and any(mount == k or mount.startswith(k + os.sep)
-                                       for k in ("/proc", "/sys", "/dev")):
-            continue
-        with contextlib.suppress(OSError):  # best effort: some mounts refuse a remount
-            _libc_call("mount", None, mount.encode(), None,
-                       MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
-
-
-def _isolate(job: Job, keep_fd: int) -> list[str]:
-    """Cut the child off; return notes on protections that could not be applied."""
-    notes: list[str] = []
+    With namespaces, the child forks once more: the grandchild, first process of the new PID
+    namespace, is the student's process (this function returns in it); the child stays
+    outside and waits for it without reaping it, so its pid stays valid for the zygote.
+    ``report_fd`` tells the zygote which pid runs student code."""
+    notes = [worker.note] if worker.note else []
     os.setsid()
     # Only the result channel stays open: not the zygote's control socket, not its stdio.
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    os.closerange(3, keep_fd)
-    os.closerange(keep_fd + 1, 65536)
+    low = 3
+    for fd in sorted((keep_fd, report_fd)):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, 65536)
     os.set_inheritable(keep_fd, False)
 
     uid = _sandbox_uid(job)
-    if uid is not None:
-        try:
-            _libc_call("unshare", CLONE_NEWNS | CLONE_NEWNET)
-        except OSError as error:  # root without CAP_SYS_ADMIN (e.g. a Docker CI runner)
-            notes.append(f"network and folders not isolated (unshare: {os.strerror(error.errno)}; "
-                         "grant CAP_SYS_ADMIN to enable)")
-            if _private_python_folders():
-                notes.append("student code kept the grader's uid: Python lives in a private "
-                             "folder that only mounts could expose")
-                uid = None
-        else:
-            _build_filesystem_view(job)
-    else:
-        try:  # without root: a user namespace gives us network and mount namespaces
-            real_uid, real_gid = os.getuid(), os.getgid()
-            _libc_call("unshare", CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET)
-            for name, text in (("setgroups", "deny"), ("uid_map", f"{real_uid} {real_uid} 1"),
-                               ("gid_map", f"{real_gid} {real_gid} 1")):
-                with open(f"/proc/self/{name}", "w") as handle:
-                    handle.write(text)
-        except OSError as error:
-            notes.append(f"network not isolated ({error.strerror})")
-
     limits = job.limits
-    vm_kb = int(next(line.split()[1] for line in open("/proc/self/status")
-                     if line.startswith("VmSize:")))
-    address_space = vm_kb * 1024 + limits.memory_mb * 1024 * 1024
-    for which, value in (
-        (resource.RLIMIT_AS, address_space),
-        (resource.RLIMIT_CPU, int(limits.submission_seconds) + 5),
-        (resource.RLIMIT_FSIZE, limits.max_file_mb * 1024 * 1024),
-        (resource.RLIMIT_NOFILE, 256),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_NPROC, limits.max_processes),
-    ):
-        resource.setrlimit(which, (value, value))
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big write fails instead of killing
+    view = worker.mounts
+    if view:
+        try:
+            notes += isolation.enter_submission_namespaces(limits.memory_mb, mounts=True)
+        except OSError as error:
+            notes.append(f"no private namespaces ({error.strerror})")
+            view = False
+    if view:
+        student = os.fork()
+        if student:
+            os.write(report_fd, str(student).encode())
+            os.close(report_fd)
+            os.waitid(os.P_PID, student, os.WEXITED | os.WNOWAIT)
+            os._exit(0)
+        os.close(report_fd)
+        isolation.build_view(job.box, uid)
+    else:
+        os.write(report_fd, str(os.getpid()).encode())
+        os.close(report_fd)
+        if uid is not None and _private_python_folders():
+            notes.append("student code kept the grader's uid (without its capabilities): "
+                         "Python lives in a private folder that only mounts could expose")
+            uid = None
 
-    if uid is not None:
-        os.chown(job.scratch, uid, uid)
-        os.setgroups([])
-        os.setgid(uid)
-        os.setuid(uid)
+    isolation.apply_resource_limits(limits.memory_mb, int(limits.submission_seconds) + 5,
+                                    limits.max_file_mb, limits.max_processes)
+    isolation.drop_privileges(uid)
+    readable, writable = isolation.allowed_paths(job.box, view=view)
+    for note in (isolation.restrict_with_landlock(readable, writable),
+                 isolation.load_seccomp_filter()):
+        if note:
+            notes.append(note)
     os.chdir(job.scratch)
-    os.environ.update(HOME=job.scratch, TMPDIR=job.scratch, OMP_NUM_THREADS="1",
-                      MKL_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONHASHSEED="0")
+    tmp = os.path.join(job.box, isolation.TMP)
+    os.environ.update(HOME=job.scratch, TMPDIR=tmp, USER="student", LOGNAME="student",
+                      OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg",
+                      PYTHONHASHSEED="0")
     return notes
 
 
 # --- the student's process ------------------------------------------------------------
 
 
-def _student_child(job: Job, channel_fd: int, ctrl_fd: int, shell: Any) -> None:
+def _student_child(job: Job, channel_fd: int, report_fd: int, shell: Any,
+                   worker: isolation.WorkerNamespace) -> None:
     """Runs in the forked student's process. Never returns."""
     channel = socket.socket(fileno=channel_fd)
     try:
-        os.close(ctrl_fd)
-        notes = _isolate(job, channel_fd)
+        notes = _isolate(job, channel_fd, report_fd, worker)
         import random
 
         import numpy
