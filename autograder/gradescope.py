@@ -41,6 +41,7 @@ ipython
 scikit-learn
 tqdm
 cloudpickle
+pyseccomp
 """
 
 

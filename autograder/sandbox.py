@@ -183,25 +183,29 @@ def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
         _student_child(job, student_end.detach(), report_write, shell, worker)  # never returns
     student_end.close()
     os.close(report_write)
-    with os.fdopen(report_read, "rb") as report:
-        reported = report.read()  # the pid that runs student code; empty if the child died
-    student = int(reported) if reported.isdigit() else child
+    report = os.fdopen(report_read, "rb")
+    first_line = report.readline().strip()  # the pid to kill; empty if the child died early
+    first = int(first_line) if first_line.isdigit() else child
     judge = os.fork()
     if judge == 0:
         ctrl.close()
-        _judge_child(job, judge_end, socket.socket(fileno=grader_fd), student)
+        report.close()
+        _judge_child(job, judge_end, socket.socket(fileno=grader_fd), first)
     judge_end.close()
     os.close(grader_fd)
-    wire.send(ctrl, {"type": "started", "pid": student, "judge": judge})
+    wire.send(ctrl, {"type": "started", "pid": first, "judge": judge})
     os.waitpid(judge, 0)
     # The judge has spoken (or died): nothing the student's process does matters any more.
     # Killing the first process of its PID namespace ends every process in it.
-    for kill, pid in ((os.kill, student), (os.killpg, child)):
+    for kill, pid in ((os.kill, first), (os.killpg, child)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             kill(pid, signal.SIGKILL)
     _, status, usage = os.wait4(child, 0)
-    if student != child:  # its parent is gone: it is ours to reap now (we are the subreaper)
-        _, status, usage = os.wait4(student, 0)
+    if first != child:  # its parent is gone: it is ours to reap now (we are the subreaper)
+        _, status, usage = os.wait4(first, 0)  # its usage includes the student's process
+        reported = report.read().strip()
+        status = int(reported) if reported.isdigit() else status
+    report.close()
     _sweep(job, child)
     disk_full = isolation.release_box(job.box, mounts=worker.mounts)
     return {"status": _describe_status(status), "max_rss_kb": usage.ru_maxrss,
@@ -338,14 +342,32 @@ def _cover(folder: str, *, keep: set[str], options: str) -> None:
         os.close(handle)
 
 
+def _reap_as_first_process(student: int, report_fd: int) -> None:
+    """The PID namespace's first process: reap whatever ends (orphans come here), and when
+    the student's process ends, report its exit status and end the namespace."""
+    while True:
+        try:
+            pid, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        except InterruptedError:
+            continue
+        if pid == student:
+            with contextlib.suppress(OSError):
+                os.write(report_fd, f"{status}\n".encode())
+            os._exit(0)
+
+
 def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNamespace
              ) -> list[str]:
     """Cut the child off; return notes on protections that could not be applied.
 
-    With namespaces, the child forks once more: the grandchild, first process of the new PID
-    namespace, is the student's process (this function returns in it); the child stays
-    outside and waits for it without reaping it, so its pid stays valid for the zygote.
-    ``report_fd`` tells the zygote which pid runs student code."""
+    With namespaces, three processes: this child stays outside and waits; its child, the new
+    PID namespace's first process, builds the view and then only reaps (ending it ends every
+    process of the namespace); the grandchild is the student's process (this function
+    returns in it), an ordinary process to itself (a signal it sends itself works). Through
+    ``report_fd`` the zygote learns the first process's pid, then the student's process's
+    exit status."""
     notes = [worker.note] if worker.note else []
     os.setsid()
     # Only the result channel stays open: not the zygote's control socket, not its stdio.
@@ -369,16 +391,23 @@ def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNam
             notes.append(f"no private namespaces ({error.strerror})")
             view = False
     if view:
+        first = os.fork()
+        if first:
+            os.close(keep_fd)  # only the student's process may hold the channel: when it
+            # ends, the judge must see the channel close
+            os.write(report_fd, f"{first}\n".encode())
+            os.close(report_fd)
+            # Not reaped: its pid stays its own until the zygote has killed it.
+            os.waitid(os.P_PID, first, os.WEXITED | os.WNOWAIT)
+            os._exit(0)
+        isolation.build_view(job.box, uid)
         student = os.fork()
         if student:
-            os.write(report_fd, str(student).encode())
-            os.close(report_fd)
-            os.waitid(os.P_PID, student, os.WEXITED | os.WNOWAIT)
-            os._exit(0)
+            os.close(keep_fd)
+            _reap_as_first_process(student, report_fd)  # never returns
         os.close(report_fd)
-        isolation.build_view(job.box, uid)
     else:
-        os.write(report_fd, str(os.getpid()).encode())
+        os.write(report_fd, f"{os.getpid()}\n".encode())
         os.close(report_fd)
         if uid is not None and _private_python_folders():
             notes.append("student code kept the grader's uid (without its capabilities): "
