@@ -30,12 +30,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import functools
 import os
 import platform
 import resource
 import signal
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass
 
 CLONE_NEWNS = 0x00020000
@@ -51,6 +53,7 @@ MS_NOATIME, MS_NODIRATIME, MS_RELATIME = 0x400, 0x800, 1 << 21
 MS_PRIVATE = 1 << 18
 MNT_DETACH = 2
 PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP, SECCOMP_MODE_FILTER = 22, 2
 PR_CAPBSET_DROP = 24
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 SYS_LANDLOCK = {"create_ruleset": 444, "add_rule": 445, "restrict_self": 446}  # all arches
@@ -67,9 +70,11 @@ DEVICES = ("null", "zero", "full", "random", "urandom")
 GPU_DEVICE_PREFIXES = ("nvidia", "dri")  # CUDA needs these (and /sys) on a GPU grader
 
 
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+
 def libc_call(name: str, *args: object) -> int:
-    libc = ctypes.CDLL(None, use_errno=True)
-    result = getattr(libc, name)(*args)
+    result = getattr(_LIBC, name)(*args)
     if result < 0:
         error = ctypes.get_errno()
         raise OSError(error, f"{name}: {os.strerror(error)}")
@@ -95,6 +100,7 @@ class WorkerNamespace:
 
     mounts: bool  # may mount (the box tmpfs, the children's views)
     note: str | None  # why not, for every row
+    pid_namespace_fd: int = -1  # the zygote's own PID namespace, to return to after a fork
 
 
 def enter_worker_namespace() -> WorkerNamespace:
@@ -116,7 +122,22 @@ def enter_worker_namespace() -> WorkerNamespace:
         hint = "grant CAP_SYS_ADMIN" if os.geteuid() == 0 else "allow user namespaces"
         return WorkerNamespace(False, f"no private namespaces or filesystem view, disk use not "
                                       f"bounded ({error.strerror}; {hint} to enable)")
-    return WorkerNamespace(True, None)
+    return WorkerNamespace(True, None, os.open("/proc/self/ns/pid", os.O_RDONLY))
+
+
+def next_child_in_new_pid_namespace() -> bool:
+    """The next process this one forks is the first of a new PID namespace (this process
+    itself stays where it is)."""
+    try:
+        unshare(CLONE_NEWPID)
+    except OSError:
+        return False
+    return True
+
+
+def next_child_in_this_pid_namespace(worker: WorkerNamespace) -> None:
+    """Undo ``next_child_in_new_pid_namespace`` for the forks that follow (the judge)."""
+    libc_call("setns", worker.pid_namespace_fd, CLONE_NEWPID)
 
 
 def mount_box(box: str, disk_mb: int, uid: int | None, *, mounts: bool) -> None:
@@ -150,12 +171,10 @@ def release_box(box: str, *, mounts: bool) -> bool:
 # --- the child: namespaces ---------------------------------------------------------------------
 
 
-def enter_submission_namespaces(memory_mb: int, *, mounts: bool) -> list[str]:
-    """New mount, network, IPC and PID namespaces (the next child forked is the PID
-    namespace's first process); notes on what could not be had."""
-    if not mounts:
-        return []  # the worker's note says it: no namespaces
-    unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWPID)
+def enter_submission_namespaces(memory_mb: int) -> list[str]:
+    """New mount, network and IPC namespaces (the PID namespace came with the fork); notes
+    on what could not be had."""
+    unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
     return _limit_ipc(memory_mb)
 
@@ -180,10 +199,12 @@ def _limit_ipc(memory_mb: int) -> list[str]:
 # --- the child: the allow-list view ---------------------------------------------------------
 
 
-def python_paths() -> set[str]:
+@functools.cache
+def python_paths() -> frozenset[str]:
     """Folders Python needs to import what is installed: its prefixes and library folders,
     every site-packages on ``sys.path``, and the folder of each package already imported from
-    elsewhere (an editable install's package, never the project folder around it)."""
+    elsewhere (an editable install's package, never the project folder around it). Computed
+    once per worker, after its imports (the zygote calls it before forking)."""
     prefixes = {os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix)}
     paths = set(prefixes) | {os.path.dirname(os.path.realpath(sys.executable))}
     for entry in sys.path:
@@ -194,12 +215,12 @@ def python_paths() -> set[str]:
             paths.add(real)
     for module in list(sys.modules.values()):
         where = getattr(module, "__file__", None)
-        if not where or _within(os.path.realpath(where), paths):
+        if not where or (_within(where, paths) and _within(os.path.realpath(where), paths)):
             continue
         top = sys.modules.get(module.__name__.split(".")[0])
         package = getattr(top, "__path__", None)
         paths.add(os.path.realpath(list(package)[0]) if package else os.path.realpath(where))
-    return {p for p in paths if os.path.exists(p)}
+    return frozenset(p for p in paths if os.path.exists(p))
 
 
 def _within(path: str, folders: set[str]) -> bool:
@@ -424,13 +445,18 @@ REFUSED_SYSCALLS = (
 )
 
 
-def load_seccomp_filter() -> str | None:
-    """Install the filter (inherited by every process the submission starts); a note when
-    libseccomp is missing."""
+class _SockFilterProgram(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_char_p)]
+
+
+@functools.cache
+def compiled_seccomp_filter() -> bytes | None:
+    """The filter as a BPF program, compiled once per worker by libseccomp (``pyseccomp``);
+    None when libseccomp is missing."""
     try:
         import pyseccomp as seccomp
     except (ImportError, OSError, RuntimeError):
-        return "system call filter off (libseccomp not found)"
+        return None
     rules = seccomp.SyscallFilter(seccomp.ALLOW)
     for name in REFUSED_SYSCALLS:
         with contextlib.suppress(OSError, ValueError, RuntimeError):  # absent on this arch
@@ -443,7 +469,20 @@ def load_seccomp_filter() -> str | None:
     # clone3 passes its flags in memory a filter cannot read: refused as "not implemented",
     # C libraries fall back to clone.
     rules.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
-    rules.load()
+    with tempfile.TemporaryFile() as program:
+        rules.export_bpf(program)
+        program.seek(0)
+        return program.read()
+
+
+def load_seccomp_filter() -> str | None:
+    """Install the filter (inherited by every process the submission starts; needs
+    no_new_privs); a note when libseccomp is missing."""
+    program = compiled_seccomp_filter()
+    if program is None:
+        return "system call filter off (libseccomp not found)"
+    fprog = _SockFilterProgram(len(program) // 8, program)  # 8 bytes per BPF instruction
+    libc_call("prctl", PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0)
     return None
 
 

@@ -155,6 +155,8 @@ def main(ctrl_fd: int) -> None:
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     worker = isolation.enter_worker_namespace()  # before torch starts any thread
     shell = _prepare_interpreter()
+    isolation.python_paths()  # once, here: every submission's view is built from it
+    isolation.compiled_seccomp_filter()  # and its filter
     wire.send(ctrl, {"type": "ready"})
     while True:
         try:
@@ -172,40 +174,42 @@ def main(ctrl_fd: int) -> None:
 def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
                     worker: isolation.WorkerNamespace) -> dict[str, Any]:
     """Fork the student's process and the judge for one job; wait for both; clean up."""
-    isolation.mount_box(job.box, job.limits.disk_mb, _sandbox_uid(job), mounts=worker.mounts)
+    isolation.mount_box(job.box, job.limits.disk_mb, _student_uid(job, worker),
+                        mounts=worker.mounts)
     judge_end, student_end = socket.socketpair()
     report_read, report_write = os.pipe()
+    # The child is born as the first process of a PID namespace of its own; the judge and
+    # later submissions are born here again.
+    in_pid_namespace = worker.mounts and isolation.next_child_in_new_pid_namespace()
     child = os.fork()
     if child == 0:
         os.close(grader_fd)
         os.close(report_read)
         judge_end.close()
-        _student_child(job, student_end.detach(), report_write, shell, worker)  # never returns
+        _student_child(job, student_end.detach(), report_write, shell, worker,
+                       in_pid_namespace)  # never returns
+    if in_pid_namespace:
+        isolation.next_child_in_this_pid_namespace(worker)
     student_end.close()
     os.close(report_write)
-    report = os.fdopen(report_read, "rb")
-    first_line = report.readline().strip()  # the pid to kill; empty if the child died early
-    first = int(first_line) if first_line.isdigit() else child
     judge = os.fork()
     if judge == 0:
         ctrl.close()
-        report.close()
-        _judge_child(job, judge_end, socket.socket(fileno=grader_fd), first)
+        os.close(report_read)
+        _judge_child(job, judge_end, socket.socket(fileno=grader_fd), child)
     judge_end.close()
     os.close(grader_fd)
-    wire.send(ctrl, {"type": "started", "pid": first, "judge": judge})
+    wire.send(ctrl, {"type": "started", "pid": child, "judge": judge})
     os.waitpid(judge, 0)
     # The judge has spoken (or died): nothing the student's process does matters any more.
     # Killing the first process of its PID namespace ends every process in it.
-    for kill, pid in ((os.kill, first), (os.killpg, child)):
+    for kill in (os.kill, os.killpg):
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(pid, signal.SIGKILL)
-    _, status, usage = os.wait4(child, 0)
-    if first != child:  # its parent is gone: it is ours to reap now (we are the subreaper)
-        _, status, usage = os.wait4(first, 0)  # its usage includes the student's process
-        reported = report.read().strip()
-        status = int(reported) if reported.isdigit() else status
-    report.close()
+            kill(child, signal.SIGKILL)
+    _, status, usage = os.wait4(child, 0)  # its usage includes the processes it reaped
+    with os.fdopen(report_read, "rb") as report:
+        reported = report.read().strip()  # the student's process's status, from the first
+    status = int(reported) if reported.isdigit() else status
     _sweep(job, child)
     disk_full = isolation.release_box(job.box, mounts=worker.mounts)
     return {"status": _describe_status(status), "max_rss_kb": usage.ru_maxrss,
@@ -253,6 +257,15 @@ def _describe_status(status: int) -> dict[str, Any]:
 
 def _sandbox_uid(job: Job) -> int | None:
     return SANDBOX_UID_BASE + job.slot if os.geteuid() == 0 else None
+
+
+def _student_uid(job: Job, worker: isolation.WorkerNamespace) -> int | None:
+    """The uid student code runs as: the slot's sandbox uid, unless the grader is not root,
+    or Python lives in a private folder and no view can expose it (then the grader's)."""
+    uid = _sandbox_uid(job)
+    if uid is not None and not worker.mounts and _private_python_folders():
+        return None
+    return uid
 
 
 def _sweep(job: Job, pid: int) -> None:
@@ -358,16 +371,14 @@ def _reap_as_first_process(student: int, report_fd: int) -> None:
             os._exit(0)
 
 
-def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNamespace
-             ) -> list[str]:
+def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNamespace,
+             in_pid_namespace: bool) -> list[str]:
     """Cut the child off; return notes on protections that could not be applied.
 
-    With namespaces, three processes: this child stays outside and waits; its child, the new
-    PID namespace's first process, builds the view and then only reaps (ending it ends every
-    process of the namespace); the grandchild is the student's process (this function
-    returns in it), an ordinary process to itself (a signal it sends itself works). Through
-    ``report_fd`` the zygote learns the first process's pid, then the student's process's
-    exit status."""
+    In a PID namespace of its own, the child is its first process: it builds the view, forks
+    the student's process (this function returns there, in an ordinary process: a signal it
+    sends itself works), then only reaps; when it ends, every process of the namespace ends.
+    Through ``report_fd`` it tells the zygote the student's process's exit status."""
     notes = [worker.note] if worker.note else []
     os.setsid()
     # Only the result channel stays open: not the zygote's control socket, not its stdio.
@@ -383,36 +394,27 @@ def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNam
 
     uid = _sandbox_uid(job)
     limits = job.limits
-    view = worker.mounts
+    view = in_pid_namespace
     if view:
         try:
-            notes += isolation.enter_submission_namespaces(limits.memory_mb, mounts=True)
-        except OSError as error:
-            notes.append(f"no private namespaces ({error.strerror})")
+            notes += isolation.enter_submission_namespaces(limits.memory_mb)
+            isolation.build_view(job.box, uid)
+        except OSError as error:  # the zygote could, so this should not happen: say so
+            notes.append(f"no private namespaces or filesystem view ({error.strerror})")
             view = False
     if view:
-        first = os.fork()
-        if first:
-            os.close(keep_fd)  # only the student's process may hold the channel: when it
-            # ends, the judge must see the channel close
-            os.write(report_fd, f"{first}\n".encode())
-            os.close(report_fd)
-            # Not reaped: its pid stays its own until the zygote has killed it.
-            os.waitid(os.P_PID, first, os.WEXITED | os.WNOWAIT)
-            os._exit(0)
-        isolation.build_view(job.box, uid)
         student = os.fork()
         if student:
-            os.close(keep_fd)
+            os.close(keep_fd)  # only the student's process may hold the channel: when it
+            # ends, the judge must see the channel close
             _reap_as_first_process(student, report_fd)  # never returns
-        os.close(report_fd)
-    else:
-        os.write(report_fd, f"{os.getpid()}\n".encode())
-        os.close(report_fd)
-        if uid is not None and _private_python_folders():
-            notes.append("student code kept the grader's uid (without its capabilities): "
-                         "Python lives in a private folder that only mounts could expose")
-            uid = None
+    elif worker.mounts:
+        notes.append("no private PID namespace")
+    os.close(report_fd)
+    if not view and uid is not None and _student_uid(job, worker) is None:
+        notes.append("student code kept the grader's uid (without its capabilities): "
+                     "Python lives in a private folder that only mounts could expose")
+        uid = None
 
     isolation.apply_resource_limits(limits.memory_mb, int(limits.submission_seconds) + 5,
                                     limits.max_file_mb, limits.max_processes)
@@ -434,11 +436,11 @@ def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNam
 
 
 def _student_child(job: Job, channel_fd: int, report_fd: int, shell: Any,
-                   worker: isolation.WorkerNamespace) -> None:
+                   worker: isolation.WorkerNamespace, in_pid_namespace: bool) -> None:
     """Runs in the forked student's process. Never returns."""
     channel = socket.socket(fileno=channel_fd)
     try:
-        notes = _isolate(job, channel_fd, report_fd, worker)
+        notes = _isolate(job, channel_fd, report_fd, worker, in_pid_namespace)
         import random
 
         import numpy

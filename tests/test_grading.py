@@ -20,6 +20,7 @@ from make_examples import example_notebooks
 
 from autograder.checks import cuda_available
 from autograder.grade import grade_submissions
+from autograder.isolation import landlock_abi
 from autograder.reports import feedback_markdown
 from autograder.results import SubmissionResult
 
@@ -268,11 +269,18 @@ def test_feedback_shows_hidden_scores_only_when_configured(graded_examples):
 
 
 @pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("capsh"), reason="needs root, capsh")
-def test_root_without_cap_sys_admin_still_grades_and_says_what_is_missing(releases,
-                                                                         example_batches,
-                                                                         tmp_path):
-    """A Docker CI runner is root without CAP_SYS_ADMIN: no namespaces, same scores."""
-    submission = example_batches["01-tensors"] / "partly_wrong.ipynb"
+def test_root_without_cap_sys_admin_still_grades_and_says_what_is_missing(releases, tmp_path):
+    """A Docker CI runner is root without CAP_SYS_ADMIN: no namespaces, same scores, and
+    Landlock still keeps the student's process to its allow-list (where the kernel has it)."""
+    secret = tmp_path / "beside" / "instructor.ipynb"
+    secret.parent.mkdir()
+    secret.write_text("hidden tests")
+    secret.chmod(0o644)
+    nb = json.loads(releases["01-tensors"].solution.read_text())
+    nb["cells"].append(_code_cell(f"open({str(secret)!r}).read()\n"
+                                  "raise RuntimeError('READ A FILE OUTSIDE THE ALLOW-LIST')"))
+    submission = tmp_path / "reader.ipynb"
+    submission.write_text(json.dumps(nb))
     command = (f"{sys.executable} -m autograder grade {releases['01-tensors'].bundle} "
                f"{submission} --out {tmp_path / 'out'}")
     run = subprocess.run(["capsh", "--drop=cap_sys_admin", "--", "-c", command],
@@ -281,7 +289,10 @@ def test_root_without_cap_sys_admin_still_grades_and_says_what_is_missing(releas
     [row] = list(csv.DictReader((tmp_path / "out" / "grades.csv").open()))
     expected = grade_submissions(releases["01-tensors"].bundle, [submission])[0]
     assert row["status"] == "graded" and float(row["score"]) == expected.score
-    assert "network and folders not isolated" in row["message"]
+    assert "no private namespaces or filesystem view, disk use not bounded" in row["message"]
+    if landlock_abi() >= 1:
+        assert "PermissionError" in row["message"] and "READ A FILE" not in row["message"], \
+            row["message"]
 
 
 # --- each question judged at its own check cell -------------------------------------------------

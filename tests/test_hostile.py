@@ -1263,11 +1263,13 @@ print("PATCHED JUDGE MODULE")
          "_thread.start_new_thread(spin, ())\nprint('THREAD LEFT RUNNING')",
          statuses=("graded",), ran="THREAD LEFT RUNNING"),
     Case("h41-vandalize", VANDALIZE, statuses=("graded",), ran="VANDAL DONE"),
+    # Its parent is its PID namespace's first process (root-owned): the zygote is not in
+    # sight, and its process group is not either (getpgid says 0: killpg(0) would be its own).
     Case("h42-kill-zygote",
-         "import os\nfor action in (lambda: os.kill(os.getppid(), 9),\n"
-         "               lambda: os.killpg(os.getpgid(os.getppid()), 9)):\n"
-         "    try:\n        action()\n        print('KILLED')\n"
-         "    except OSError as error:\n        print('DENIED', error)\n", ran="DENIED"),
+         "import os\ntry:\n    os.kill(os.getppid(), 9)\n    print('KILLED')\n"
+         "except OSError as error:\n    print('DENIED', error)\n"
+         "group = os.getpgid(os.getppid())\nif group:\n    os.killpg(group, 9)\n"
+         "print('PARENT GROUP', group)\n", ran="DENIED"),
     # Its orphans linger (see test_fork_works_after_a_fork_bomb): graded late in the batch.
     Case("h43-fork-bomb-raw", "import os\nwhile True:\n    os.fork()"),
     Case("h44-rewrite-python-itself", PYTHON_VANDAL, statuses=("graded",),
