@@ -42,11 +42,13 @@ __all__ = [
     "assert_shares_memory",
     "assert_tensor",
     "assert_value",
+    "call",
     "cuda_available",
     "device_type",
     "is_instance",
     "is_subclass",
     "matmul_clock",
+    "names_a_missing_gpu",
     "preserved_rng",
     "read_state_dict_file",
     "recorded_calls",
@@ -437,6 +439,52 @@ def assert_equal_state_dicts(
     for key in expected:
         assert_tensor(got[key], expected[key], name=f"{name}[{key!r}]", exact=exact, atol=atol,
                       rtol=0.0 if atol is not None else None)
+
+
+# --- calling student code ------------------------------------------------------------------
+
+# What torch says when code asks for CUDA on a machine without it (a CPU-only build, no
+# driver, no device): the message a student would otherwise get bare.
+_NO_CUDA = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver",
+            "No CUDA GPUs are available", "no CUDA-capable device")
+
+
+def names_a_missing_gpu(message: str) -> bool:
+    """Whether an error message is torch saying there is no CUDA GPU here."""
+    return any(words in message for words in _NO_CUDA)
+
+
+def call(code: str, function: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """Call student code for a check and return what it returns; when it raises, fail the
+    check with a message that names the call::
+
+        result = call("describe(t)", describe, t)
+        # `describe(t)` raised TypeError: unsupported operand type(s) ...
+
+    ``code`` is the call as the student would read it; it is shown as code (in backticks)
+    unless it holds backticks itself, so it may say more about the input:
+    ``call("`to_numpy(t)` on a tensor that requires grad", to_numpy, t)``. A ``function`` that
+    is not callable (``None``, ``...``) fails first, naming the function. Code that needs a
+    GPU on a machine without one fails with a message that says so. The same in the student's
+    kernel (real functions) and in the judge (handles): both raise an exception of the type
+    the student's code raised.
+    """
+    shown = code if "`" in code else f"`{code}`"
+    if not callable(function):
+        called = code.strip("`").split("(", 1)[0].strip()
+        raise AssertionError(f"`{called}` should be a function -- got: "
+                             f"{_describe_type(function)}")
+    try:
+        return function(*args, **kwargs)
+    except Exception as error:  # noqa: BLE001 - the point is to name what was raised
+        message = str(error)
+        if len(message) > 600:  # keep both ends: a DataLoader worker's cause comes last
+            message = f"{message[:200]} [...] {message[-400:]}"
+        if names_a_missing_gpu(message):
+            raise AssertionError(
+                f"{shown} needs a CUDA GPU, and this machine has none ({type_name(error)}: "
+                f"{message}); use the GPU only when torch.cuda.is_available()") from None
+        raise AssertionError(f"{shown} raised {type_name(error)}: {message}") from None
 
 
 def assert_raises(

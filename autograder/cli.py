@@ -31,6 +31,15 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_new(args: argparse.Namespace) -> int:
+    from autograder.skeleton import write_skeleton
+
+    notebook = write_skeleton(ASSIGNMENTS, args.name)
+    print(f"wrote {notebook}: edit it, then `autograder release {args.name}` "
+          "(see assignments/README.md)")
+    return 0
+
+
 def _limits(args: argparse.Namespace) -> Limits:
     return Limits(submission_seconds=args.timeout, cell_seconds=args.cell_timeout,
                   memory_mb=args.memory_mb, disk_mb=args.disk_mb)
@@ -163,9 +172,14 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     release = commands.add_parser("release", help="build student releases and bundles")
-    release.add_argument("names", nargs="*", help="assignments (default: all)")
+    release.add_argument("names", nargs="*",
+                         help="assignment names or folders (default: all)")
     release.add_argument("--force", action="store_true", help="rebuild even if unchanged")
     release.set_defaults(run=cmd_release)
+
+    new = commands.add_parser("new", help="write a skeleton assignment to start from")
+    new.add_argument("name", help="NN-topic, e.g. 05-autograd")
+    new.set_defaults(run=cmd_new)
 
     grade = commands.add_parser("grade", help="grade submissions into a gradebook")
     grade.add_argument("assignment", help="assignment name or autograder bundle (.zip)")

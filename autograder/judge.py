@@ -413,12 +413,16 @@ def _run_check(function: Any, session: Session) -> tuple[str, str]:
     except checks.CheckSkipped as skip:
         return "skipped", skip.reason
     except AssertionError as error:
-        return "failed", str(error) or "a check failed"
+        message = str(error) or "a check failed"
     except StudentGone:
         raise
     except Exception as error:  # noqa: BLE001 - the test, or the student code it called
-        return "failed", f"{type(error).__name__}: {wire.clip(str(error))}"
-    return "passed", ""
+        message = f"{type(error).__name__}: {wire.clip(str(error))}"
+    else:
+        return "passed", ""
+    if checks.names_a_missing_gpu(message) and "needs a CUDA GPU" not in message:
+        message = f"this check needs a CUDA GPU, and this machine has none ({message})"
+    return "failed", message
 
 
 def judge_question(question: QuestionTests, session: Session) -> dict[str, Any]:

@@ -298,3 +298,38 @@ def test_a_state_dict_file_is_read_without_running_it(tmp_path):
     with pytest.raises(ValueError, match="refers to"):
         checks.read_state_dict_file(str(path))
     assert not (tmp_path / "ran").exists()
+
+
+# --- calling student code ------------------------------------------------------------------
+
+
+def test_call_returns_what_the_function_returns_and_names_the_call_when_it_raises():
+    from autograder.checks import call
+
+    assert call("double(2)", lambda x: 2 * x, 2) == 4
+    with pytest.raises(AssertionError) as info:
+        call("describe(t)", lambda t: t + "x", torch.zeros(2))
+    assert str(info.value).startswith("`describe(t)` raised TypeError: ")
+    with pytest.raises(AssertionError, match=r"^`to_numpy\(t\)` on a GPU tensor raised "):
+        call("`to_numpy(t)` on a GPU tensor", lambda t: t.foo, torch.zeros(1))
+
+
+def test_call_of_something_that_is_not_a_function_names_the_function():
+    from autograder.checks import call
+
+    with pytest.raises(AssertionError, match=r"^`describe` should be a function -- got: None"):
+        call("describe(t)", None, torch.zeros(2))
+    with pytest.raises(AssertionError, match=r"^`describe` should be a function -- got: \.\.\."):
+        call("describe(t)", ..., torch.zeros(2))
+
+
+def test_call_says_that_code_needs_a_gpu_instead_of_torchs_words():
+    from autograder.checks import call
+
+    def uses_the_gpu():
+        raise AssertionError("Torch not compiled with CUDA enabled")
+
+    with pytest.raises(AssertionError) as info:
+        call("move(t)", uses_the_gpu)
+    assert str(info.value).startswith("`move(t)` needs a CUDA GPU, and this machine has none")
+    assert "torch.cuda.is_available()" in str(info.value)

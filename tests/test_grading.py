@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT_NAMES, ROOT, copy_to
+from conftest import ASSIGNMENT_NAMES, ROOT, copy_to, notebook_with_answer
 from make_examples import example_notebooks
 
 from autograder.checks import cuda_available
@@ -345,3 +345,54 @@ def test_the_judge_reports_its_round_trips(graded_examples):
     reference = graded_examples("01-tensors")["reference"]
     assert set(reference.judge) == {q.name for q in reference.questions}
     assert all(t["requests"] >= 1 and t["seconds"] >= 0 for t in reference.judge.values())
+
+
+# --- what a student reads about a failed check ------------------------------------------------
+
+
+def _graded_with_answers(release, answers: dict[str, str], folder: Path) -> list:
+    """The reference solution with each named answer, graded with outputs written."""
+    for stem, (question, code) in answers.items():
+        notebook_with_answer(release.solution, question, code, folder / "in" / f"{stem}.ipynb")
+    return grade_submissions(release.bundle, [folder / "in"], workers=2, out_dir=folder / "out")
+
+
+def _messages(folder: Path, stem: str, question: str) -> tuple[str, dict[str, str]]:
+    """The feedback file, and the question's check messages in results/<stem>.json."""
+    feedback = (folder / "out" / "feedback" / f"{stem}.md").read_text()
+    tests = json.loads((folder / "out" / "results" / f"{stem}.json").read_text())["tests"]
+    return feedback, {t["name"].split(": ", 1)[1]: t["output"] for t in tests
+                      if t["name"].startswith(f"{question}: ")}
+
+
+def test_reproducibility_q9_messages_reach_the_student(releases, tmp_path):
+    # Every q9 message names `enable_deterministic_mode()`, a line of its tests too: they are
+    # shown as they are (hidden test source never reaches the student's process to be quoted).
+    _graded_with_answers(releases["02-reproducibility"], {
+        "warns": ("q9", "def enable_deterministic_mode():\n"
+                        "    torch.use_deterministic_algorithms(True, warn_only=True)\n"),
+        "raises": ("q9", "def enable_deterministic_mode():\n"
+                         "    raise ValueError('not written yet')\n"),
+    }, tmp_path)
+    feedback, checks = _messages(tmp_path, "warns", "q9")
+    assert checks["test_q9_raises"].startswith(
+        "after `enable_deterministic_mode()`, deterministic algorithms only warn")
+    feedback, checks = _messages(tmp_path, "raises", "q9")
+    named = "`enable_deterministic_mode()` raised ValueError: not written yet"
+    assert f"`test_q9_public`: FAILED (0/1): {named}" in feedback
+    assert checks == {"test_q9_public": named, "test_q9_raises": named}
+    assert "withheld" not in feedback
+
+
+def test_a_raising_student_function_is_named_in_public_and_hidden_checks(releases, tmp_path):
+    [result] = _graded_with_answers(releases["01-tensors"], {
+        "describe": ("q4", "def describe(t):\n    return t.dtype, tuple(t.shape), t.device.kind\n"),
+    }, tmp_path)
+    [q4] = [q for q in result.questions if q.name == "q4"]
+    assert q4.score == 0
+    error = "raised AttributeError: 'torch.device' object has no attribute 'kind'"
+    feedback, checks = _messages(tmp_path, "describe", "q4")
+    checks = {name: text for name, text in checks.items() if not text.startswith("Skipped")}
+    assert f"`describe(torch.zeros(2, 3))` {error}" in feedback
+    assert all(f"{error}" in message for message in checks.values()), checks
+    assert all(message.startswith("`describe(") for message in checks.values()), checks

@@ -16,7 +16,8 @@ from conftest import ASSIGNMENT_NAMES, ASSIGNMENTS, ROOT
 
 from autograder.bundle import load_bundle
 from autograder.errors import ReleaseError
-from autograder.release import build_release, find_instructor_notebook, read_instructor_notebook
+from autograder.instructor import find_instructor_notebook, read_instructor_notebook
+from autograder.release import build_release
 
 
 def _solution_and_given_lines(solution: Path) -> tuple[set[str], set[str]]:
