@@ -111,24 +111,25 @@ def write_summaries(markdown: str, out: Path, summary_path: Path | None) -> None
 
 def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None = None,
            limits: Limits | None = None, summary_path: Path | None = None,
-           show_hidden_scores: bool = False) -> int:
+           show_hidden_scores: bool = False, suite: str | None = None) -> int:
     """Grade the folder ``submissions`` for ``assignment`` (a name or a bundle) into ``out``
     and write the summaries (``summary_path``: appended to, e.g. ``$GITHUB_STEP_SUMMARY``).
-    ``workers``, ``limits`` and ``show_hidden_scores`` are those of ``autograder grade``.
+    ``workers``, ``limits``, ``show_hidden_scores`` and ``suite`` are those of
+    ``autograder grade``.
 
     Returns 0 whatever the scores; raises ``AutograderError`` (the CLI prints it and exits 1)
     when grading could not run: unknown assignment, a bundle that does not build, no
     submissions folder, grading workers that do not start."""
     from autograder.bundle import load_bundle
     from autograder.grade import grade_submissions
-    from autograder.release import resolve_bundle
     from autograder.submission import collect_submissions
+    from autograder.suite import resolve_bundle
     from autograder.terminal import Progress, print_gradebook
 
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         raise AutograderError(f"no submissions folder {submissions}")
-    bundle = resolve_bundle(assignment)
+    bundle = resolve_bundle(assignment, suite=suite)
     name = load_bundle(bundle).assignment
     progress = Progress(len(collect_submissions([submissions])))
     try:

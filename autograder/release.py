@@ -27,7 +27,7 @@ import nbformat
 import yaml
 
 from autograder.bundle import MANIFEST
-from autograder.errors import AutograderError, ReleaseError, UnknownAssignmentError
+from autograder.errors import ReleaseError, UnknownAssignmentError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Shipped to students and into bundles so tests can `from autograder.checks import ...`.
@@ -377,7 +377,7 @@ def build_release(assignment_dir: Path, *, student_root: Path, dist_root: Path,
         with zipfile.ZipFile(otter_zip) as zf:
             entries = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
 
-    from autograder.gradescope import bundle_entries  # the bundle's entry point is ours
+    from autograder.bundle_files import bundle_entries  # the bundle's entry point is ours
 
     entries.update(bundle_entries())
     entries[MANIFEST] = json.dumps({"assignment": name,
@@ -427,20 +427,3 @@ def build_releases(assignment_dirs: Iterable[Path], *, student_root: Path, dist_
         futures = [pool.submit(build_release, d, student_root=student_root,
                                dist_root=dist_root, force=force) for d in dirs]
         return [f.result() for f in futures]
-
-
-# Where the suite's folders are, seen from the command's working folder.
-ASSIGNMENTS = Path("assignments")
-STUDENT = Path("student")
-DIST = Path("dist")
-
-
-def resolve_bundle(name_or_path: str) -> Path:
-    """An assignment name (its bundle is built if missing or stale) or a bundle path."""
-    path = Path(name_or_path)
-    if path.suffix == ".zip" or (path.is_dir() and (path / "tests").is_dir()):
-        if not path.exists():
-            raise AutograderError(f"no such bundle: {path}")
-        return path
-    folder = resolve_assignment(ASSIGNMENTS, name_or_path)
-    return build_release(folder, student_root=STUDENT, dist_root=DIST).bundle
