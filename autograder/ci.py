@@ -8,6 +8,7 @@ the class: to ``OUT/summary.md``, and appended to a CI summary file such as GitH
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -70,10 +71,35 @@ def _code(text: str) -> str:
     return f"{fence} {text} {fence}"
 
 
-def summary_markdown(results: Sequence[SubmissionResult], *, assignment: str) -> str:
-    """The class at a glance, as GitHub-flavoured Markdown: one row per submission, then per
-    question the pass rate (fraction of submissions with full marks) and the mean score."""
-    lines = [f"## Grading: {_cell(assignment)}", ""]
+# The sandbox's note when root lacks CAP_SYS_ADMIN (sandbox._isolate): no namespaces.
+NOT_ISOLATED = "not isolated"
+
+
+def isolation_line(results: Sequence[SubmissionResult], *, as_root: bool) -> str:
+    """Which of the sandbox's protections grading had, in one line: a CI job must say
+    whether student code could read the hidden tests and the other submissions."""
+    if not as_root:
+        return ("**Isolation: off.** Graded without root: student code ran as the grading "
+                "user and could read what it can read (this suite's hidden tests, the other "
+                "submissions). Run the grading step with `sudo`.")
+    if any(NOT_ISOLATED in r.message for r in results):
+        return ("**Isolation: partial.** Graded as root, but without CAP_SYS_ADMIN: no network "
+                "cut and no hidden folders (see the submissions' messages). Use a privileged "
+                "or shell runner, or a VM.")
+    return ("**Isolation: on.** Graded as root: student code ran as an unprivileged user of "
+            "its own, without network, with the suite, the bundle, the other submissions and "
+            "the outputs hidden.")
+
+
+def summary_markdown(results: Sequence[SubmissionResult], *, assignment: str,
+                     as_root: bool | None = None) -> str:
+    """The class at a glance, as GitHub-flavoured Markdown: the isolation grading had, one
+    row per submission, then per question the pass rate (fraction of submissions with full
+    marks) and the mean score. ``as_root``: whether grading ran as root (default: this
+    process does)."""
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    lines = [f"## Grading: {_cell(assignment)}", "", isolation_line(results, as_root=as_root),
+             ""]
     if not results:
         return "\n".join([*lines, "No submissions to grade.", ""])
     counts = {s: sum(1 for r in results if r.status == s) for s in STATUSES}
