@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.reports import atomic_write
+from autograder.reports import atomic_write, check_out_dir
 from autograder.results import STATUSES, SubmissionResult
 from autograder.sandbox import Limits
 
@@ -155,6 +155,7 @@ def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         raise AutograderError(f"no submissions folder {submissions}")
+    check_out_dir(out)  # before a bundle is built
     bundle = resolve_bundle(assignment, suite=suite)
     name = load_bundle(bundle).assignment
     progress = Progress(len(collect_submissions([submissions])))
