@@ -46,9 +46,9 @@ def cmd_grade(args: argparse.Namespace) -> int:
     from autograder.reports import check_out_dir
     from autograder.submission import collect_submissions
 
-    total = len(collect_submissions([Path(s) for s in args.submissions]))
     check_out_dir(Path(args.out))  # before a bundle is built
     bundle = resolve_bundle(args.assignment, suite=args.suite)
+    total = len(collect_submissions([Path(s) for s in args.submissions]))
     progress = Progress(total)
     options = {"limits": _limits(args), "out_dir": Path(args.out), "progress": progress,
                "show_hidden_scores": args.feedback_hidden_scores}
