@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install release examples demo test lint bench clean
+.PHONY: install install-grader release examples demo test lint bench clean
 
 install: $(STAMP)
 
@@ -13,6 +13,18 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
+
+# What grading needs, without the dev tools (CI templates). The stamp is named by the pins'
+# content, not dated: an environment restored from a CI cache counts as up to date.
+GRADER_STAMP := $(VENV)/.grader-$(shell cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)
+
+install-grader: $(GRADER_STAMP)
+
+$(GRADER_STAMP):
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e .
+	rm -f $(VENV)/.grader-*
+	touch $@
 
 release: $(STAMP)
 	$(BIN)/autograder release

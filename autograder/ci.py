@@ -8,13 +8,14 @@ the class: to ``OUT/summary.md``, and appended to a CI summary file such as GitH
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.reports import atomic_write
+from autograder.reports import atomic_write, check_out_dir
 from autograder.results import STATUSES, SubmissionResult
 from autograder.sandbox import Limits
 
@@ -70,10 +71,35 @@ def _code(text: str) -> str:
     return f"{fence} {text} {fence}"
 
 
-def summary_markdown(results: Sequence[SubmissionResult], *, assignment: str) -> str:
-    """The class at a glance, as GitHub-flavoured Markdown: one row per submission, then per
-    question the pass rate (fraction of submissions with full marks) and the mean score."""
-    lines = [f"## Grading: {_cell(assignment)}", ""]
+# The sandbox's note when root lacks CAP_SYS_ADMIN (sandbox._isolate): no namespaces.
+NOT_ISOLATED = "not isolated"
+
+
+def isolation_line(results: Sequence[SubmissionResult], *, as_root: bool) -> str:
+    """Which of the sandbox's protections grading had, in one line: a CI job must say
+    whether student code could read the hidden tests and the other submissions."""
+    if not as_root:
+        return ("**Isolation: off.** Graded without root: student code ran as the grading "
+                "user and could read what it can read (this suite's hidden tests, the other "
+                "submissions). Run the grading step with `sudo`.")
+    if any(NOT_ISOLATED in r.message for r in results):
+        return ("**Isolation: partial.** Graded as root, but without CAP_SYS_ADMIN: no network "
+                "cut and no hidden folders (see the submissions' messages). Use a privileged "
+                "or shell runner, or a VM.")
+    return ("**Isolation: on.** Graded as root: student code ran as an unprivileged user of "
+            "its own, without network, with the suite, the bundle, the other submissions and "
+            "the outputs hidden.")
+
+
+def summary_markdown(results: Sequence[SubmissionResult], *, assignment: str,
+                     as_root: bool | None = None) -> str:
+    """The class at a glance, as GitHub-flavoured Markdown: the isolation grading had, one
+    row per submission, then per question the pass rate (fraction of submissions with full
+    marks) and the mean score. ``as_root``: whether grading ran as root (default: this
+    process does)."""
+    as_root = os.geteuid() == 0 if as_root is None else as_root
+    lines = [f"## Grading: {_cell(assignment)}", "", isolation_line(results, as_root=as_root),
+             ""]
     if not results:
         return "\n".join([*lines, "No submissions to grade.", ""])
     counts = {s: sum(1 for r in results if r.status == s) for s in STATUSES}
@@ -111,24 +137,26 @@ def write_summaries(markdown: str, out: Path, summary_path: Path | None) -> None
 
 def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None = None,
            limits: Limits | None = None, summary_path: Path | None = None,
-           show_hidden_scores: bool = False) -> int:
+           show_hidden_scores: bool = False, suite: str | None = None) -> int:
     """Grade the folder ``submissions`` for ``assignment`` (a name or a bundle) into ``out``
     and write the summaries (``summary_path``: appended to, e.g. ``$GITHUB_STEP_SUMMARY``).
-    ``workers``, ``limits`` and ``show_hidden_scores`` are those of ``autograder grade``.
+    ``workers``, ``limits``, ``show_hidden_scores`` and ``suite`` are those of
+    ``autograder grade``.
 
     Returns 0 whatever the scores; raises ``AutograderError`` (the CLI prints it and exits 1)
     when grading could not run: unknown assignment, a bundle that does not build, no
     submissions folder, grading workers that do not start."""
     from autograder.bundle import load_bundle
     from autograder.grade import grade_submissions
-    from autograder.release import resolve_bundle
     from autograder.submission import collect_submissions
+    from autograder.suite import resolve_bundle
     from autograder.terminal import Progress, print_gradebook
 
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():
         raise AutograderError(f"no submissions folder {submissions}")
-    bundle = resolve_bundle(assignment)
+    check_out_dir(out)  # before a bundle is built
+    bundle = resolve_bundle(assignment, suite=suite)
     name = load_bundle(bundle).assignment
     progress = Progress(len(collect_submissions([submissions])))
     try:

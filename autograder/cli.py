@@ -1,8 +1,9 @@
 """Command line: a thin layer over ``release``, ``grade`` and ``reports``.
 
 Exit codes: 0 when the command did its job (a gradebook row for every submission, whatever
-the scores); 1 when a grade or release could not run, with the reason printed, no traceback;
-2 for bad arguments.
+the scores); 1 when a grade or release could not run; 2 for bad arguments. Every failure is
+one line on stderr, never a traceback (``AUTOGRADER_DEBUG=1`` shows the traceback of an
+unexpected one).
 """
 
 from __future__ import annotations
@@ -14,17 +15,21 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.release import ASSIGNMENTS, DIST, STUDENT, resolve_bundle
 from autograder.sandbox import Limits
+from autograder.suite import SUITE_ENV, find_suite, resolve_bundle
 from autograder.terminal import Progress, print_gradebook
+from autograder.text import one_line
+
+DEBUG_ENV = "AUTOGRADER_DEBUG"
 
 
 def cmd_release(args: argparse.Namespace) -> int:
     from autograder.release import build_releases, find_assignments, resolve_assignment
 
-    folders = [resolve_assignment(ASSIGNMENTS, n) for n in args.names] if args.names \
-        else find_assignments(ASSIGNMENTS)
-    for release in build_releases(folders, student_root=STUDENT, dist_root=DIST,
+    suite = find_suite(args.suite)
+    folders = [resolve_assignment(suite.assignments, n) for n in args.names] if args.names \
+        else find_assignments(suite.assignments)
+    for release in build_releases(folders, student_root=suite.student, dist_root=suite.dist,
                                   force=args.force):
         state = "built" if release.rebuilt else "up to date"
         print(f"{release.name}: {state} -> {release.student_notebook.parent}/, {release.bundle}")
@@ -34,7 +39,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     from autograder.skeleton import write_skeleton
 
-    notebook = write_skeleton(ASSIGNMENTS, args.name)
+    notebook = write_skeleton(find_suite(args.suite).assignments, args.name)
     print(f"wrote {notebook}: edit it, then `autograder release {args.name}` "
           "(see assignments/README.md)")
     return 0
@@ -47,9 +52,11 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from autograder.grade import grade_submissions
+    from autograder.reports import check_out_dir
     from autograder.submission import collect_submissions
 
-    bundle = resolve_bundle(args.assignment)
+    check_out_dir(Path(args.out))  # before a bundle is built
+    bundle = resolve_bundle(args.assignment, suite=args.suite)
     total = len(collect_submissions([Path(s) for s in args.submissions]))
     progress = Progress(total)
     options = {"limits": _limits(args), "out_dir": Path(args.out), "progress": progress,
@@ -79,13 +86,14 @@ def cmd_grade_examples(args: argparse.Namespace) -> int:
     from autograder.release import build_releases, find_assignments
     from autograder.report_html import write_html_report
 
-    for release in build_releases(find_assignments(ASSIGNMENTS), student_root=STUDENT,
-                                  dist_root=DIST):
+    suite = find_suite(args.suite)
+    for release in build_releases(find_assignments(suite.assignments),
+                                  student_root=suite.student, dist_root=suite.dist):
         batch = Path(args.out) / release.name / "submissions"
         batch.mkdir(parents=True, exist_ok=True)
         shutil.copy2(release.solution, batch / "reference.ipynb")
         shutil.copy2(release.student_notebook, batch / "blank.ipynb")
-        examples = Path("examples") / release.name
+        examples = suite.examples / release.name
         for example in sorted(examples.glob("*.ipynb")) if examples.is_dir() else []:
             shutil.copy2(example, batch / example.name)
         print(f"\n== {release.name}")
@@ -110,7 +118,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
     return run_ci(args.assignment, Path(args.submissions), out=Path(args.out),
                   workers=args.workers, limits=_limits(args),
                   summary_path=Path(summary) if summary else None,
-                  show_hidden_scores=args.feedback_hidden_scores)
+                  show_hidden_scores=args.feedback_hidden_scores, suite=args.suite)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -167,18 +175,33 @@ def _add_limit_options(parser: argparse.ArgumentParser) -> None:
                              "together")
 
 
+def _add_suite_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--suite", help="the suite's folder (the one holding assignments/); "
+                        f"default: ${SUITE_ENV}, else the working folder or one above it, "
+                        "else this installation's checkout")
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments are one line too, naming the help to read."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="autograder", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="autograder", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     release = commands.add_parser("release", help="build student releases and bundles")
     release.add_argument("names", nargs="*",
                          help="assignment names or folders (default: all)")
     release.add_argument("--force", action="store_true", help="rebuild even if unchanged")
+    _add_suite_option(release)
     release.set_defaults(run=cmd_release)
 
     new = commands.add_parser("new", help="write a skeleton assignment to start from")
     new.add_argument("name", help="NN-topic, e.g. 05-autograd")
+    _add_suite_option(new)
     new.set_defaults(run=cmd_new)
 
     grade = commands.add_parser("grade", help="grade submissions into a gradebook")
@@ -190,11 +213,13 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("--scheduler", help="grade on a Dask cluster (tcp://HOST:PORT) "
                        "instead of local workers")
     _add_limit_options(grade)
+    _add_suite_option(grade)
     grade.set_defaults(run=cmd_grade)
 
     examples = commands.add_parser("grade-examples", help="grade every assignment's examples")
     examples.add_argument("--out", default="out/demo")
     _add_limit_options(examples)
+    _add_suite_option(examples)
     examples.set_defaults(run=cmd_grade_examples)
 
     ci = commands.add_parser("ci", help="grade, write gradebook, feedback and a CI summary")
@@ -205,6 +230,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(default: $GITHUB_STEP_SUMMARY when set)")
     ci.add_argument("--feedback-hidden-scores", action="store_true")
     _add_limit_options(ci)
+    _add_suite_option(ci)
     ci.set_defaults(run=cmd_ci)
 
     export = commands.add_parser("export", help="gradebook for an LMS (Canvas) or long CSV")
@@ -236,8 +262,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except AutograderError as error:
-        print(f"autograder: error: {error}", file=sys.stderr)
-        return 1
+        return _fail(str(error))
     except KeyboardInterrupt:
         print("autograder: interrupted; rerun the same command to finish", file=sys.stderr)
         return 130
+    except OSError as error:  # a file or folder the command needed: say which
+        where = f": {error.filename}" if error.filename else ""
+        return _fail(f"{error.strerror or error}{where}")
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        return _fail(f"unexpected {type(error).__name__}: {error} (rerun with {DEBUG_ENV}=1 "
+                     "for the traceback)")
+
+
+def _fail(message: str) -> int:
+    print(f"autograder: error: {one_line(message)}", file=sys.stderr)
+    return 1

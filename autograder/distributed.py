@@ -262,8 +262,8 @@ def _result_of(future: Any, stem: str, bundle: Bundle) -> SubmissionResult | str
         result = SubmissionResult.from_json(json.loads(text))
     except (ValueError, KeyError, TypeError) as error:
         return f"the Dask worker sent an unreadable result ({error})"
-    if (result.submission, result.assignment) != (stem, bundle.assignment):
-        return f"the Dask worker sent the result of {result.submission!r} instead"
+    if (result.file_stem, result.assignment) != (stem, bundle.assignment):
+        return f"the Dask worker sent the result of {result.file_stem!r} instead"
     return result
 
 
@@ -331,7 +331,7 @@ def grade_submissions_on_cluster(
                 got = _result_of(future, stems[index], bundle)
                 if isinstance(got, str):
                     failed(index, f"the Dask cluster failed on this submission: {got}")
-                else:
-                    batch.finish(index, got)
+                else:  # the worker knows the file, the gradebook name is the batch's
+                    batch.finish(index, dataclasses.replace(got, submission=batch.names[index]))
                 send_next()
     return batch.in_order()

@@ -40,7 +40,6 @@ from autograder.submission import (
     collect_submissions,
     is_otter_cell,
     read_submission,
-    unique_stems,
 )
 
 STARTUP_SECONDS = 120.0  # a zygote importing torch on a loaded machine
@@ -191,12 +190,6 @@ def _remove_tree(path: str) -> None:
 # --- results ----------------------------------------------------------------------------------
 
 
-def _writable(text: str) -> str:
-    """Text as it can be written to any output file: what a submission prints or raises may
-    hold lone surrogates (``"\\ud800"``), which UTF-8 cannot encode; they are shown escaped."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
            duration: float) -> SubmissionResult:
     """Match the judge's outcomes to the bundle's checks; points come from the bundle only."""
@@ -221,15 +214,15 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
                 name=spec.name, outcome=result,
                 points=spec.points if result == "passed" else 0.0,
                 max_points=0.0 if result == "skipped" else spec.points,
-                hidden=spec.hidden, message=_writable(message[:2000])))
+                hidden=spec.hidden, message=message[:2000]))
         questions.append(QuestionResult(name=question.name, checks=tuple(checks)))
     notes = [*submission.notes, *outcome.cell_errors]
     message = "; ".join([outcome.message, *notes] if outcome.message else notes)
     return SubmissionResult(
-        submission=submission.stem, source=str(submission.path), assignment=bundle.assignment,
-        status=outcome.status, questions=tuple(questions), message=_writable(message[:4000]),
-        duration=round(duration, 3), peak_memory_mb=outcome.peak_memory_mb,
-        log=_writable(outcome.log),
+        submission=submission.name, file_stem=submission.stem, source=str(submission.path),
+        assignment=bundle.assignment, status=outcome.status, questions=tuple(questions),
+        message=message[:4000], duration=round(duration, 3),
+        peak_memory_mb=outcome.peak_memory_mb, log=outcome.log,
         judge=dict(outcome.timing or {}))
 
 
@@ -319,10 +312,15 @@ class Batch:
 
         self._reports = reports
         self.limits = limits
-        self.bundle = load_bundle(Path(bundle_path))
-        self.paths = collect_submissions(list(submissions))
-        self.stems = unique_stems(self.paths)
         self.out_dir = Path(out_dir) if out_dir is not None else None
+        if self.out_dir is not None:
+            reports.check_out_dir(self.out_dir)
+        self.bundle = load_bundle(Path(bundle_path))
+        self.given = [Path(s) for s in submissions]
+        self.entries = collect_submissions(self.given)
+        self.paths = [e.path for e in self.entries]
+        self.stems = [e.stem for e in self.entries]  # name the output files
+        self.names = [e.name for e in self.entries]  # name the gradebook rows
         self.progress = progress
         self.show_hidden_scores = show_hidden_scores
         self.fingerprints = [_fingerprint(self.bundle, p, limits) for p in self.paths]
@@ -338,11 +336,15 @@ class Batch:
             else:
                 pending.append(index)
         if self.out_dir is not None:
-            reports.write_gradebook(self.out_dir, self.bundle, self.stems, self.results)
+            reports.write_gradebook(self.out_dir, self.bundle, self.names, self.results)
         #: Readable submissions still to grade, by index.
         self.runnable: dict[int, Submission] = {}
         for index in pending:
-            submission = read_submission(self.paths[index], self.stems[index], self.bundle)
+            entry = self.entries[index]
+            submission = Submission(stem=entry.stem, path=entry.path, name=entry.name,
+                                    problem=entry.problem) if entry.problem else \
+                read_submission(entry.path, entry.stem, self.bundle, name=entry.name,
+                                notes=entry.notes)
             if submission.problem:
                 self.finish(index, ungradable(self.bundle, submission, "invalid",
                                               submission.problem))
@@ -363,7 +365,7 @@ class Batch:
                     else self.fingerprints[index]
                 self._reports.write_result(self.out_dir, result, fingerprint,
                                            show_hidden_scores=self.show_hidden_scores)
-                self._reports.write_gradebook(self.out_dir, self.bundle, self.stems,
+                self._reports.write_gradebook(self.out_dir, self.bundle, self.names,
                                               self.results)
             if self.progress is not None:
                 self.progress(result, len(self.results), len(self.paths))

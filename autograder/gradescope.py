@@ -1,5 +1,6 @@
 """The bundle's Gradescope entry point: ``run_autograder`` runs our own engine.
 
+(The bundle's other files, ``setup.sh`` and the pins, are made by ``bundle_files``.)
 Gradescope unpacks the bundle into ``$ROOT/source``, the student's files into
 ``$ROOT/submission``, and reads ``$ROOT/results/results.json``. ``ROOT`` is ``/autograder`` on
 Gradescope; tests point ``AUTOGRADER_ROOT`` at a temporary folder laid out the same way.
@@ -13,49 +14,7 @@ import traceback
 from pathlib import Path
 
 from autograder.reports import atomic_write, gradescope_json
-
-PACKAGE_DIR = Path(__file__).resolve().parent
-ROOT_DIR = PACKAGE_DIR.parent
-
-RUN_AUTOGRADER = """#!/usr/bin/env bash
-# Gradescope runs this once per submission. It grades with the bundled engine (autograder/).
-ROOT="${AUTOGRADER_ROOT:-/autograder}"
-PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
-cd "$ROOT/source" || exit 1
-PYTHONPATH="$ROOT/source" exec "$PYTHON" -m autograder gradescope --root "$ROOT"
-"""
-
-SETUP_SH = """#!/usr/bin/env bash
-# Gradescope runs this once to build the grading image.
-set -euo pipefail
-apt-get update -q && apt-get install -y -q python3 python3-venv python3-pip
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install -q -c /autograder/source/constraints.txt \\
-    -r /autograder/source/requirements.txt
-"""
-
-REQUIREMENTS = """--extra-index-url https://download.pytorch.org/whl/cpu
-torch
-numpy
-ipython
-scikit-learn
-tqdm
-cloudpickle
-pyseccomp
-"""
-
-
-def bundle_entries() -> dict[str, bytes]:
-    """Files our bundle adds to otter's: the entry point, the engine, the pinned versions."""
-    entries = {
-        "run_autograder": RUN_AUTOGRADER.encode(),
-        "setup.sh": SETUP_SH.encode(),
-        "requirements.txt": REQUIREMENTS.encode(),
-        "constraints.txt": (ROOT_DIR / "constraints.txt").read_bytes(),
-    }
-    for module in sorted(PACKAGE_DIR.rglob("*.py")):
-        entries[f"autograder/{module.relative_to(PACKAGE_DIR).as_posix()}"] = module.read_bytes()
-    return entries
+from autograder.text import printable
 
 
 def run_gradescope(root: Path) -> int:
@@ -79,7 +38,7 @@ def run_gradescope(root: Path) -> int:
     except Exception:  # noqa: BLE001 - the trusted side always writes a result
         results = {"score": 0.0, "tests": [],
                    "output": "The autograder failed on this submission; your instructor has "
-                   "been told. " + traceback.format_exc(limit=1).splitlines()[-1]}
+                   "been told. " + printable(traceback.format_exc(limit=1).splitlines()[-1])}
     atomic_write(results_path, json.dumps(results, indent=1))
     return 0
 

@@ -29,7 +29,7 @@ import yaml
 
 from autograder import build_state
 from autograder.bundle import MANIFEST
-from autograder.errors import AutograderError, ReleaseError, UnknownAssignmentError
+from autograder.errors import ReleaseError, UnknownAssignmentError
 from autograder.instructor import (
     InstructorNotebook,
     config_body,
@@ -197,7 +197,7 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
         entries = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
     shutil.rmtree(work)
 
-    from autograder.gradescope import bundle_entries  # the bundle's entry point is ours
+    from autograder.bundle_files import bundle_entries  # the bundle's entry point is ours
 
     entries.update(bundle_entries())
     entries[MANIFEST] = json.dumps({"assignment": name,
@@ -312,20 +312,3 @@ def build_releases(assignment_dirs: Iterable[Path], *, student_root: Path, dist_
         futures = [pool.submit(build_release, d, student_root=student_root,
                                dist_root=dist_root, force=force) for d in dirs]
         return [f.result() for f in futures]
-
-
-# Where the suite's folders are, seen from the command's working folder.
-ASSIGNMENTS = Path("assignments")
-STUDENT = Path("student")
-DIST = Path("dist")
-
-
-def resolve_bundle(name_or_path: str) -> Path:
-    """An assignment name (its bundle is built if missing or stale) or a bundle path."""
-    path = Path(name_or_path)
-    if path.suffix == ".zip" or (path.is_dir() and (path / "tests").is_dir()):
-        if not path.exists():
-            raise AutograderError(f"no such bundle: {path}")
-        return path
-    folder = resolve_assignment(ASSIGNMENTS, name_or_path)
-    return build_release(folder, student_root=STUDENT, dist_root=DIST).bundle

@@ -2,12 +2,18 @@
 
 Plain frozen dataclasses that know no output format (CSV, Gradescope JSON and Markdown are
 renderers in ``reports``). They cross process boundaries as JSON, never as pickles.
+
+Their text fields hold what a submission printed, raised or was named; each record makes
+them ``printable`` when it is built (from the grader or from JSON), so no renderer can fail
+on a lone surrogate, a NUL byte or a control character.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Literal
+
+from autograder.text import printable
 
 Outcome = Literal["passed", "failed", "skipped"]
 # graded: the tests ran. The others scored 0 and say why in ``message``.
@@ -26,11 +32,17 @@ class CheckResult:
     hidden: bool
     message: str = ""  # what went wrong (or why skipped); never the test's source
 
+    def __post_init__(self) -> None:
+        _make_printable(self, "name", "message")
+
 
 @dataclass(frozen=True)
 class QuestionResult:
     name: str
     checks: tuple[CheckResult, ...]
+
+    def __post_init__(self) -> None:
+        _make_printable(self, "name")
 
     @property
     def score(self) -> float:
@@ -45,7 +57,7 @@ class QuestionResult:
 class SubmissionResult:
     """The result of grading one submission. Written even when nothing could run."""
 
-    submission: str  # the submission's stem: one row, one results file, one feedback file
+    submission: str  # its name in the gradebook (the file's or folder's own), unique in a batch
     source: str  # the path it was read from
     assignment: str
     status: Status
@@ -56,6 +68,14 @@ class SubmissionResult:
     log: str = field(default="", repr=False)  # captured student output (capped)
     # per question: the judge's seconds and its round trips to the student's process
     judge: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+    # names its output files (results/, feedback/, .records/): a file-system-safe form of
+    # ``submission``, unique in a batch; empty in records written before it existed
+    file_stem: str = ""
+
+    def __post_init__(self) -> None:
+        _make_printable(self, "submission", "source", "assignment", "message", "log")
+        if not self.file_stem:
+            object.__setattr__(self, "file_stem", self.submission)
 
     @property
     def score(self) -> float:
@@ -78,4 +98,10 @@ class SubmissionResult:
             QuestionResult(name=q["name"], checks=tuple(CheckResult(**c) for c in q["checks"]))
             for q in data["questions"]
         )
-        return cls(**{**data, "questions": questions})
+        known = {f.name for f in fields(cls)}
+        return cls(**{**{k: v for k, v in data.items() if k in known}, "questions": questions})
+
+
+def _make_printable(record: object, *names: str) -> None:
+    for name in names:  # frozen: set through object, once, while the record is being built
+        object.__setattr__(record, name, printable(getattr(record, name)))

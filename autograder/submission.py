@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import re
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from autograder.bundle import Bundle
 from autograder.errors import AutograderError
+from autograder.names import unique_file_stems, unique_names
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
@@ -22,40 +23,98 @@ SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 
 @dataclass(frozen=True)
 class Submission:
-    stem: str  # unique within a batch; names the result files
+    stem: str  # unique within a batch; names the result files (``names.file_stem``)
     path: Path
     cells: tuple[str, ...] = ()  # code cells' source, in order
     cell_ids: tuple[str | None, ...] = ()  # their notebook cell ids (None where absent)
     problem: str = ""  # why it cannot be graded; empty when it can
     notes: tuple[str, ...] = field(default=())  # graded anyway, but the instructor should know
+    name: str = ""  # its gradebook name, unique within a batch; the stem where not given
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            object.__setattr__(self, "name", self.stem)
 
 
-def collect_submissions(paths: list[Path]) -> list[Path]:
-    """Expand folders into their submission files (one per student), keeping order stable."""
-    found: list[Path] = []
+@dataclass(frozen=True)
+class Entry:
+    """One gradebook row of a batch, as found on disk, before anything is read.
+
+    Every file and folder given, or found at the top of a folder given, is one entry: a
+    notebook or export zip (graded), a student's folder (graded as the one notebook or zip
+    it holds, and named by the folder), or anything else (listed, ``invalid``).
+    """
+
+    path: Path  # what is graded: the file, or the notebook or zip in a student's folder
+    name: str  # the gradebook's name: the file's stem, the folder's name, or a file's name
+    stem: str  # names the output files: a file-system-safe form of ``name``
+    problem: str = ""  # set when there is nothing to grade, whatever the file holds
+    notes: tuple[str, ...] = ()  # for the instructor: other files in a student's folder
+
+
+def _is_submission_file(path: Path) -> bool:
+    return path.is_file() and path.suffix.lower() in SUBMISSION_SUFFIXES
+
+
+def _hidden(path: Path, top: Path) -> bool:
+    """Inside ``top``: Jupyter's checkpoints, macOS's resource forks, other hidden files."""
+    return any(part.startswith(".") or part == "__MACOSX"
+               for part in path.relative_to(top).parts)
+
+
+def _listing(names: list[str], limit: int = 8) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _student_folder(folder: Path) -> tuple[Path, str, tuple[str, ...]]:
+    """The one notebook or export zip a student's folder holds (at any depth), or why none:
+    ``(path, problem, notes)``."""
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder))
+    found = [p for p in files if _is_submission_file(p)]
+    names = [p.relative_to(folder).as_posix() for p in files]
+    if len(found) == 1:
+        others = [n for n, p in zip(names, files, strict=True) if p != found[0]]
+        notes = (f"read {found[0].relative_to(folder).as_posix()} from the folder; also in "
+                 f"it, not graded: {_listing(others)}",) if others else ()
+        return found[0], "", notes
+    if found:
+        return folder, (f"{folder.name}/: the folder holds {len(found)} notebooks or export "
+                        f"zips ({_listing([p.relative_to(folder).as_posix() for p in found])}"
+                        "); expected exactly one"), ()
+    what = f"it holds {_listing(names)}" if names else "it is empty"
+    return folder, (f"{folder.name}/: the folder holds no notebook (.ipynb) or otter "
+                    f"export (.zip); {what}"), ()
+
+
+def _entry(path: Path) -> tuple[Path, str, str, tuple[str, ...]]:
+    """``(what is graded, gradebook name, problem, notes)`` for one file or folder."""
+    if path.is_dir():
+        graded, problem, notes = _student_folder(path)
+        return graded, path.name, problem, notes
+    if _is_submission_file(path):
+        return path, path.stem, "", ()
+    if path.is_file():
+        return path, path.name, (f"{path.name}: not a notebook (.ipynb) or an otter export "
+                                 "(.zip); nothing to grade"), ()
+    return path, path.name, f"{path.name}: not a regular file or folder", ()
+
+
+def collect_submissions(paths: list[Path]) -> list[Entry]:
+    """The batch's rows: each file given, each folder given expanded into its entries (every
+    file and folder at its top, in name order). Raises only for a path that does not exist."""
+    found: list[tuple[Path, str, str, tuple[str, ...]]] = []
     for path in map(Path, paths):
         if path.is_dir():
-            found.extend(sorted(p for p in path.iterdir()
-                                if p.is_file() and p.suffix.lower() in SUBMISSION_SUFFIXES))
-        elif path.exists():
-            found.append(path)
+            found.extend(_entry(child) for child in sorted(path.iterdir()))
+        elif path.exists() or path.is_symlink():
+            found.append(_entry(path))
         else:
             raise AutograderError(f"no such submission file or folder: {path}")
-    return found
-
-
-def unique_stems(paths: list[Path]) -> list[str]:
-    """A file-name-safe, unique stem per path (``alice``, ``alice-2`` for a second alice)."""
-    stems: list[str] = []
-    seen: set[str] = set()
-    for path in paths:
-        base = re.sub(r"[^A-Za-z0-9._-]+", "_", path.stem).strip("._") or "submission"
-        stem, n = base, 2
-        while stem in seen:
-            stem, n = f"{base}-{n}", n + 1
-        seen.add(stem)
-        stems.append(stem)
-    return stems
+    names = unique_names(name for _, name, _, _ in found)
+    stems = unique_file_stems(names)
+    return [Entry(path=graded, name=name, stem=stem, problem=problem, notes=notes)
+            for (graded, _, problem, notes), name, stem in zip(found, names, stems, strict=True)]
 
 
 def _notebook_bytes(path: Path) -> bytes:
@@ -87,8 +146,15 @@ def _source(cell: dict[str, Any]) -> str:
     return source
 
 
-def read_submission(path: Path, stem: str, bundle: Bundle) -> Submission:
-    """Read and check one submission against the bundle it is graded with."""
+def read_submission(path: Path, stem: str, bundle: Bundle, *, name: str = "",
+                    notes: tuple[str, ...] = ()) -> Submission:
+    """Read and check one submission against the bundle it is graded with. ``name``: its
+    gradebook name (default: ``stem``); ``notes``: already known about it (``Entry.notes``)."""
+    submission = _read(path, stem, bundle)
+    return replace(submission, name=name or stem, notes=(*notes, *submission.notes))
+
+
+def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
     try:
         raw = _notebook_bytes(path)
         try:

@@ -27,7 +27,11 @@ QUESTIONS_HEADER = "| question | pass rate | full marks | mean score |"
 
 
 def _gradebook(out: Path) -> list[dict[str, str]]:
-    with open(out / "grades.csv", newline="") as handle:
+    return _gradebook_file(out / "grades.csv")
+
+
+def _gradebook_file(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
 
 
@@ -60,6 +64,7 @@ def test_run_ci_grades_and_appends_the_summary(ci_run):
     assert summary.read_text() == "# Earlier step\n" + own  # appended, not replaced
     lines = own.splitlines()
     assert lines[0] == "## Grading: 01-tensors"
+    assert lines[2].startswith("**Isolation: ")
     table = lines.index(TABLE_HEADER)
     body = lines[table + 2:table + 2 + len(rows)]
     for line, row in zip(body, rows, strict=True):
@@ -126,9 +131,13 @@ CI = ROOT / "ci"
 # Steps that install software: recognised one by one, so that a new step in a template is
 # either run below or added here on purpose.
 GITHUB_INSTALL = [{"uses": "actions/checkout@v4"}, {"uses": "actions/setup-python@v5"},
-                  {"run": "make -C autograder-suite install"}]
+                  {"uses": "actions/cache@v4"},
+                  {"run": "make -C autograder-suite install-grader"}]
 GITHUB_UPLOAD = {"uses": "actions/upload-artifact@v4"}
-GITLAB_INSTALL = ["make -C autograder-suite install"]
+GITLAB_INSTALL = ["make -C autograder-suite install-grader"]
+# GitHub's grading step runs under sudo (hosted runners run jobs unprivileged); GitLab's
+# Docker executor is root already. Otherwise the two run the same commands.
+SUDO = re.compile(r"^sudo(?: --preserve-env=\S+| -E)* ")
 SUITE_FILES = ["autograder", "assignments", "ci", "Makefile", "pyproject.toml",
                "constraints.txt"]
 
@@ -147,8 +156,9 @@ def _gitlab_job() -> dict:
 
 
 def template_commands() -> list[str]:
-    """The shell commands both templates run, in order, minus the install steps; asserts
-    the templates agree and hold no step this test does not know."""
+    """The shell commands the GitHub template runs, in order, minus the install steps;
+    asserts that GitLab's are the same (but for sudo) and that neither holds a step this
+    test does not know."""
     steps = _github_steps()
     assert steps[:len(GITHUB_INSTALL)] == GITHUB_INSTALL and steps[-1] == GITHUB_UPLOAD, \
         f"the GitHub template's steps changed: update this test ({steps})"
@@ -157,7 +167,8 @@ def template_commands() -> list[str]:
     job = _gitlab_job()
     script = [*job.get("before_script", []), *job["script"], *job.get("after_script", [])]
     assert script[:len(GITLAB_INSTALL)] == GITLAB_INSTALL, script
-    assert github == script[len(GITLAB_INSTALL):], "the templates' shell steps differ"
+    assert [SUDO.sub("", c) for c in github] == script[len(GITLAB_INSTALL):], \
+        "the templates' shell steps differ"
     assert github, "no grading step"
     for command in github:  # an install step must be in GITHUB_INSTALL, never run here
         assert not re.search(r"\b(pip|pip3|apt|apt-get|conda|uv)\b|make\b.*\binstall\b",
@@ -172,7 +183,31 @@ def test_templates_keep_graded_as_artifact():
     assert _gitlab_job()["artifacts"] == {"when": "always", "expire_in": "90 days",
                                           "paths": ["graded/"]}
     assert template_commands() == [
+        "sudo --preserve-env=GITHUB_STEP_SUMMARY "
         "bash autograder-suite/ci/grade-course.sh autograder-suite submissions graded"]
+
+
+def test_templates_install_no_dev_tools_and_cache_the_environment(tmp_path):
+    steps = yaml.safe_load((CI / "github-actions.yml").read_text())["jobs"]["grade"]["steps"]
+    [cache] = [s for s in steps if s.get("uses") == "actions/cache@v4"]
+    assert cache["with"]["path"] == "autograder-suite/.venv"
+    for name in ("steps.python.outputs.python-version", "autograder-suite/pyproject.toml",
+                 "autograder-suite/constraints.txt"):
+        assert name in cache["with"]["key"]
+    assert _gitlab_job()["cache"]["paths"] == ["autograder-suite/.venv"]
+    # The install step, as make reads it: no dev extras, and nothing to do in an
+    # environment restored from the cache (whatever the files' dates after a checkout).
+    suite = _course(tmp_path / "course") / "autograder-suite"
+    (suite / ".venv").unlink()
+    plan = subprocess.run(["make", "-n", "-C", str(suite), "install-grader"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "pip install --quiet -c constraints.txt -e ." in plan and "[dev]" not in plan
+    (suite / ".venv").mkdir()
+    stamp = re.search(r"touch (\S+)", plan).group(1)
+    (suite / stamp).touch()
+    for name in ("pyproject.toml", "constraints.txt"):
+        (suite / name).touch()  # newer than the stamp, as after a fresh checkout
+    assert subprocess.run(["make", "-q", "-C", str(suite), "install-grader"]).returncode == 0
 
 
 def _course(root: Path) -> Path:
@@ -207,6 +242,36 @@ def _run(command: str, course: Path, env: dict[str, str]) -> subprocess.Complete
                           capture_output=True, text=True, timeout=1800)
 
 
+def _sudo_env(tmp_path: Path) -> dict[str, str]:
+    """The environment to run a template's ``sudo`` steps in: sudo itself where it works
+    without a password; where it does not (no sudo, as in a root container) and we are
+    root already, a stand-in that runs the command as it is."""
+    env = dict(os.environ)
+    usable = shutil.which("sudo") and subprocess.run(
+        ["sudo", "-n", "true"], capture_output=True).returncode == 0
+    if not usable:
+        if os.geteuid() != 0:
+            pytest.skip("the template grades under sudo; no passwordless sudo here")
+        shim = tmp_path / "bin" / "sudo"
+        shim.parent.mkdir()
+        shim.write_text('#!/usr/bin/env bash\nwhile [[ "$1" == -* ]]; do shift; done\n'
+                        'exec "$@"\n')
+        shim.chmod(0o755)
+        env["PATH"] = f"{shim.parent}{os.pathsep}{env['PATH']}"
+    return env
+
+
+def _pack_like_upload_artifact(source: Path, dest: Path, *, include_hidden: bool) -> Path:
+    """What actions/upload-artifact@v4 (>= 4.4) stores of ``source``: every file, but those
+    with a hidden part in their path unless ``include-hidden-files`` is true."""
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source)
+        if path.is_file() and (include_hidden or
+                               not any(p.startswith(".") for p in relative.parts)):
+            copy_to(path, dest / relative)
+    return dest
+
+
 def test_templates_run_as_written_in_a_course_repository(request, tmp_path):
     assert _ci_command_exists(), "`autograder ci` is not wired into autograder/cli.py yet"
     release = request.getfixturevalue("releases")["01-tensors"]
@@ -215,7 +280,7 @@ def test_templates_run_as_written_in_a_course_repository(request, tmp_path):
     copy_to(release.student_notebook, course / "submissions" / "01-tensors" / "bob.ipynb")
     step_summary = tmp_path / "github_step_summary.md"
     step_summary.touch()  # the runner creates it; steps append
-    env = {**os.environ, "GITHUB_STEP_SUMMARY": str(step_summary)}
+    env = {**_sudo_env(tmp_path), "GITHUB_STEP_SUMMARY": str(step_summary)}
     for command in template_commands():
         run = _run(command, course, env)
         assert run.returncode == 0, f"{command}\n{run.stdout}\n{run.stderr}"
@@ -230,6 +295,24 @@ def test_templates_run_as_written_in_a_course_repository(request, tmp_path):
     assert TABLE_HEADER in summary and "| alice | graded | 50 / 50 | 100.0% |" in summary
     assert step_summary.read_text() == summary
     assert (course / "autograder-suite" / "dist" / "01-tensors" / "autograder.zip").exists()
+    # Graded as root (sudo): the summary says the protections were on.
+    isolated = all("not isolated" not in r["message"] for r in rows)
+    assert ("**Isolation: on.**" if isolated else "**Isolation: partial.**") in summary
+
+    # What a TA downloads: the artifact as upload-artifact packs it, then report and export.
+    upload = yaml.safe_load((CI / "github-actions.yml").read_text())["jobs"]["grade"][
+        "steps"][-1]["with"]
+    artifact = _pack_like_upload_artifact(
+        course / "graded", tmp_path / "artifact",
+        include_hidden=upload.get("include-hidden-files", False) is True)
+    autograder = str(ROOT / ".venv" / "bin" / "autograder")
+    for command in (["report", "01-tensors"], ["export", "long", "01-tensors"]):
+        run = subprocess.run([autograder, *command], cwd=artifact, capture_output=True,
+                             text=True, timeout=300)
+        assert run.returncode == 0, f"{command}: {run.stderr}"
+    assert "alice" in (artifact / "01-tensors" / "report.html").read_text()
+    long_rows = _gradebook_file(artifact / "01-tensors" / "scores-long.csv")
+    assert {r["student"] for r in long_rows} == {"alice", "bob"}
 
 
 def test_course_script_fails_for_an_unknown_assignment_or_no_submissions(tmp_path):

@@ -107,7 +107,7 @@ def test_canvas_scores_equal_the_gradebook_and_missing_students_are_empty(graded
     ]
     cells = {row[3]: row[5] for row in rows}
     assert cells["alice@school.edu"] == gradebook["alice"]["score"] == "50"
-    assert cells["bob"] == gradebook["bob_school.edu"]["score"] == "0"
+    assert cells["bob"] == gradebook["bob@school.edu"]["score"] == "0"
     assert cells["carol"] == gradebook["carol_20231234"]["score"]
     assert 0 < float(cells["carol"]) < 50
     assert cells["frank"] == gradebook["frank"]["score"] == "0"  # invalid: 0 as in grades.csv
@@ -210,6 +210,6 @@ def test_long_csv_with_a_roster_names_students_by_login_and_never_guesses(graded
     path = export_long(graded, tmp_path / "long.csv", roster=roster)
     with open(path, newline="") as handle:
         students = {r["submission"]: r["student"] for r in csv.DictReader(handle)}
-    assert students == {"alice": "alice@school.edu", "bob_school.edu": "bob",
+    assert students == {"alice": "alice@school.edu", "bob@school.edu": "bob",
                         "carol_20231234": "carol", "frank": "frank", "zed": "",
                         "sam_lee": "", "dave": "", "dave_2": ""}

@@ -1,0 +1,83 @@
+"""Where the suite is: the folder whose ``assignments/`` holds the instructor notebooks, and
+where their releases go (``student/``, ``dist/``).
+
+Found, in order, from: the ``--suite`` option, the ``AUTOGRADER_SUITE`` environment
+variable, the working folder or a folder above it holding ``assignments/``, and the checkout
+this package runs from (an editable install, as ``make install`` makes). So an assignment
+name works wherever the command runs, a CI job's course repository included.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.errors import AutograderError, UnknownAssignmentError
+
+SUITE_ENV = "AUTOGRADER_SUITE"
+PACKAGE_CHECKOUT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Suite:
+    root: Path
+
+    @property
+    def assignments(self) -> Path:
+        return self.root / "assignments"
+
+    @property
+    def student(self) -> Path:
+        return self.root / "student"
+
+    @property
+    def dist(self) -> Path:
+        return self.root / "dist"
+
+    @property
+    def examples(self) -> Path:
+        return self.root / "examples"
+
+
+def _holds_assignments(folder: Path) -> bool:
+    return (folder / "assignments").is_dir()
+
+
+def find_suite(option: str | None = None) -> Suite:
+    """The suite, from ``option`` (``--suite``), else as the module docstring says."""
+    for value, where in ((option, "--suite"), (os.environ.get(SUITE_ENV), SUITE_ENV)):
+        if value:
+            root = Path(value)
+            if not root.is_dir():
+                raise AutograderError(f"{where} {root}: no such folder")
+            if not _holds_assignments(root):
+                raise AutograderError(f"{where} {root}: not the suite's folder (it has no "
+                                      "assignments/ folder)")
+            return Suite(root.resolve())
+    cwd = Path.cwd()
+    for folder in (cwd, *cwd.parents):
+        if _holds_assignments(folder):
+            return Suite(folder)
+    if _holds_assignments(PACKAGE_CHECKOUT):
+        return Suite(PACKAGE_CHECKOUT)
+    raise AutograderError(f"cannot find the suite's assignments/ folder from {cwd}: run in "
+                          f"the suite's folder, pass --suite DIR or set {SUITE_ENV}")
+
+
+def resolve_bundle(name_or_path: str, *, suite: str | None = None) -> Path:
+    """An assignment name (its bundle is built if missing or stale) or a bundle path (a
+    ``.zip`` or an unpacked bundle folder). ``suite``: the ``--suite`` option."""
+    from autograder.release import build_release, resolve_assignment  # otter, nbformat: slow
+
+    path = Path(name_or_path)
+    if path.suffix == ".zip" or (path.is_dir() and (path / "tests").is_dir()):
+        if not path.exists():
+            raise AutograderError(f"no such bundle: {path}")
+        return path
+    if len(path.parts) > 1 and not (path.is_dir() and any(path.glob("*.ipynb"))):
+        raise UnknownAssignmentError(f"{name_or_path}: neither an assignment (a name, or its "
+                                     "folder) nor a bundle (.zip or an unpacked bundle folder)")
+    found = find_suite(suite)
+    folder = resolve_assignment(found.assignments, name_or_path)
+    return build_release(folder, student_root=found.student, dist_root=found.dist).bundle
