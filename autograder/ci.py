@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
+from autograder.isolation import NO_NAMESPACES
 from autograder.reports import atomic_write, check_out_dir
 from autograder.results import STATUSES, SubmissionResult
 from autograder.sandbox import Limits
@@ -71,24 +72,27 @@ def _code(text: str) -> str:
     return f"{fence} {text} {fence}"
 
 
-# The sandbox's note when root lacks CAP_SYS_ADMIN (sandbox._isolate): no namespaces.
-NOT_ISOLATED = "not isolated"
-
-
 def isolation_line(results: Sequence[SubmissionResult], *, as_root: bool) -> str:
     """Which of the sandbox's protections grading had, in one line: a CI job must say
     whether student code could read the hidden tests and the other submissions."""
-    if not as_root:
-        return ("**Isolation: off.** Graded without root: student code ran as the grading "
-                "user and could read what it can read (this suite's hidden tests, the other "
-                "submissions). Run the grading step with `sudo`.")
-    if any(NOT_ISOLATED in r.message for r in results):
+    namespaces = not any(NO_NAMESPACES in r.message for r in results)
+    if as_root and namespaces:
+        return ("**Isolation: on.** Graded as root: student code ran as an unprivileged user of "
+                "its own, without network, in a view of the filesystem holding only Python and "
+                "its own folder (not the suite, the bundle, the other submissions or the "
+                "outputs).")
+    if namespaces:
+        return ("**Isolation: partial.** Graded without root, in a user namespace: no network "
+                "and the same view of the filesystem, but no uid of its own and no process "
+                "cap. Run the grading step with `sudo`.")
+    if as_root:
         return ("**Isolation: partial.** Graded as root, but without CAP_SYS_ADMIN: no network "
-                "cut and no hidden folders (see the submissions' messages). Use a privileged "
+                "cut and no private view of the filesystem (Landlock, where the kernel has it, "
+                "still limits what it reads; see the submissions' messages). Use a privileged "
                 "or shell runner, or a VM.")
-    return ("**Isolation: on.** Graded as root: student code ran as an unprivileged user of "
-            "its own, without network, with the suite, the bundle, the other submissions and "
-            "the outputs hidden.")
+    return ("**Isolation: off.** Graded without root or namespaces: student code ran as the "
+            "grading user and could read what it can read, bar what Landlock denies (this "
+            "suite's hidden tests, the other submissions). Run the grading step with `sudo`.")
 
 
 def summary_markdown(results: Sequence[SubmissionResult], *, assignment: str,

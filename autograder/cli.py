@@ -39,7 +39,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 def cmd_new(args: argparse.Namespace) -> int:
     from autograder.skeleton import write_skeleton
 
-    notebook = write_skeleton(find_suite(args.suite).assignments, args.name)
+    notebook = write_skeleton(find_suite(args.suite, new_here=True).assignments, args.name)
     print(f"wrote {notebook}: edit it, then `autograder release {args.name}` "
           "(see assignments/README.md)")
     return 0

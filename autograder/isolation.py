@@ -94,6 +94,10 @@ def unshare(flags: int) -> None:
 # --- the zygote: a mount namespace of its own, one box per submission ------------------------
 
 
+# The start of the note every row carries when the worker had no namespaces (read by CI).
+NO_NAMESPACES = "no private namespaces or filesystem view"
+
+
 @dataclass(frozen=True)
 class WorkerNamespace:
     """What the zygote could arrange for the submissions it forks."""
@@ -120,14 +124,20 @@ def enter_worker_namespace() -> WorkerNamespace:
         _mount(None, "/", None, MS_REC | MS_PRIVATE)
     except OSError as error:
         hint = "grant CAP_SYS_ADMIN" if os.geteuid() == 0 else "allow user namespaces"
-        return WorkerNamespace(False, f"no private namespaces or filesystem view, disk use not "
-                                      f"bounded ({error.strerror}; {hint} to enable)")
-    return WorkerNamespace(True, None, os.open("/proc/self/ns/pid", os.O_RDONLY))
+        return WorkerNamespace(False, f"{NO_NAMESPACES}, disk use not bounded "
+                                      f"({error.strerror}; {hint} to enable)")
+    # As root the zygote may return to its own PID namespace after forking a child into a new
+    # one; in a user namespace it may not (that namespace belongs to the host's): there the
+    # child makes the new one itself, at the cost of one more fork.
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY) if os.geteuid() == 0 else -1
+    return WorkerNamespace(True, None, own)
 
 
-def next_child_in_new_pid_namespace() -> bool:
+def next_child_in_new_pid_namespace(worker: WorkerNamespace | None = None) -> bool:
     """The next process this one forks is the first of a new PID namespace (this process
-    itself stays where it is)."""
+    itself stays where it is). ``worker``: only if the zygote can come back (as root)."""
+    if worker is not None and worker.pid_namespace_fd < 0:
+        return False
     try:
         unshare(CLONE_NEWPID)
     except OSError:
@@ -171,17 +181,17 @@ def release_box(box: str, *, mounts: bool) -> bool:
 # --- the child: namespaces ---------------------------------------------------------------------
 
 
-def enter_submission_namespaces(memory_mb: int) -> list[str]:
-    """New mount, network and IPC namespaces (the PID namespace came with the fork); notes
-    on what could not be had."""
+def enter_submission_namespaces() -> None:
+    """New mount, network and IPC namespaces (the PID namespace came with the fork)."""
     unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC)
     _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    return _limit_ipc(memory_mb)
 
 
-def _limit_ipc(memory_mb: int) -> list[str]:
+def limit_ipc(memory_mb: int) -> list[str]:
     """Bound what SysV IPC may hold in this IPC namespace (its own: the settings and whatever
-    is created under them end with it). Shared memory counts against the memory limit."""
+    is created under them end with it). Shared memory counts against the memory limit. Call
+    inside the view: its /proc belongs to the submission's namespaces, so a grader without
+    root may set them too."""
     page = os.sysconf("SC_PAGE_SIZE")
     settings = {"kernel/shmmax": memory_mb * 1024 * 1024, "kernel/shmall": memory_mb * 1024
                 * 1024 // page, "kernel/shmmni": 64, "kernel/msgmni": 16,

@@ -180,7 +180,7 @@ def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
     report_read, report_write = os.pipe()
     # The child is born as the first process of a PID namespace of its own; the judge and
     # later submissions are born here again.
-    in_pid_namespace = worker.mounts and isolation.next_child_in_new_pid_namespace()
+    in_pid_namespace = worker.mounts and isolation.next_child_in_new_pid_namespace(worker)
     child = os.fork()
     if child == 0:
         os.close(grader_fd)
@@ -394,11 +394,20 @@ def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNam
 
     uid = _sandbox_uid(job)
     limits = job.limits
+    if worker.mounts and not in_pid_namespace and isolation.next_child_in_new_pid_namespace():
+        first = os.fork()  # without root: this child makes the PID namespace, and waits
+        if first:
+            os.close(keep_fd)
+            os.close(report_fd)
+            os.waitpid(first, 0)  # the zygote kills it with this process group
+            os._exit(0)
+        in_pid_namespace = True
     view = in_pid_namespace
     if view:
         try:
-            notes += isolation.enter_submission_namespaces(limits.memory_mb)
+            isolation.enter_submission_namespaces()
             isolation.build_view(job.box, uid)
+            notes += isolation.limit_ipc(limits.memory_mb)
         except OSError as error:  # the zygote could, so this should not happen: say so
             notes.append(f"no private namespaces or filesystem view ({error.strerror})")
             view = False

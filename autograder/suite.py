@@ -44,8 +44,10 @@ def _holds_assignments(folder: Path) -> bool:
     return (folder / "assignments").is_dir()
 
 
-def find_suite(option: str | None = None) -> Suite:
-    """The suite, from ``option`` (``--suite``), else as the module docstring says."""
+def find_suite(option: str | None = None, *, new_here: bool = False) -> Suite:
+    """The suite, from ``option`` (``--suite``), else as the module docstring says.
+    ``new_here``: where no folder holds ``assignments/``, the working folder (a new course
+    starts there), never this package's checkout."""
     for value, where in ((option, "--suite"), (os.environ.get(SUITE_ENV), SUITE_ENV)):
         if value:
             root = Path(value)
@@ -58,7 +60,9 @@ def find_suite(option: str | None = None) -> Suite:
     cwd = Path.cwd()
     for folder in (cwd, *cwd.parents):
         if _holds_assignments(folder):
-            return Suite(folder)
+            return Suite(Path(os.path.relpath(folder)))  # messages name paths as typed
+    if new_here:
+        return Suite(cwd)
     if _holds_assignments(PACKAGE_CHECKOUT):
         return Suite(PACKAGE_CHECKOUT)
     raise AutograderError(f"cannot find the suite's assignments/ folder from {cwd}: run in "

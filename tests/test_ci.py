@@ -20,6 +20,7 @@ from make_examples import example_notebooks
 
 from autograder.ci import SUMMARY_FILE, question_stats, run_ci, summary_markdown
 from autograder.errors import AutograderError
+from autograder.isolation import NO_NAMESPACES
 from autograder.reports import load_results
 
 TABLE_HEADER = "| submission | status | score | percent |"
@@ -296,7 +297,7 @@ def test_templates_run_as_written_in_a_course_repository(request, tmp_path):
     assert step_summary.read_text() == summary
     assert (course / "autograder-suite" / "dist" / "01-tensors" / "autograder.zip").exists()
     # Graded as root (sudo): the summary says the protections were on.
-    isolated = all("not isolated" not in r["message"] for r in rows)
+    isolated = all(NO_NAMESPACES not in r["message"] for r in rows)
     assert ("**Isolation: on.**" if isolated else "**Isolation: partial.**") in summary
 
     # What a TA downloads: the artifact as upload-artifact packs it, then report and export.

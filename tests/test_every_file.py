@@ -16,10 +16,9 @@ import re
 import zipfile
 
 import pytest
-from conftest import ASSIGNMENTS, notebook_with_answer
+from conftest import notebook_with_answer
 
 from autograder.grade import grade_submissions
-from autograder.release import build_release
 from autograder.sandbox import Limits
 
 ODD_CODE = r'''
@@ -37,10 +36,9 @@ UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff\u202a-\u202e]")
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
+def batch(tmp_path_factory, releases):
     root = tmp_path_factory.mktemp("every-file")
-    release = build_release(ASSIGNMENTS / "01-tensors", student_root=root / "student",
-                            dist_root=root / "dist", force=True, verify=False)
+    release = releases["01-tensors"]
     solution = release.solution.read_text()
     folder = root / "submissions"
     (folder / "frank").mkdir(parents=True)
