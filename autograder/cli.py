@@ -154,6 +154,45 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_audit(args: argparse.Namespace) -> int:
+    import json
+
+    from autograder.audit import (
+        audit_assignment,
+        format_report,
+        read_record,
+        unrecorded,
+        updated_record,
+    )
+    from autograder.release import resolve_assignment
+    from autograder.suite import find_suite
+
+    folder = resolve_assignment(find_suite(args.suite).assignments, args.name)
+    report = audit_assignment(args.name, suite=args.suite, budget=args.budget, seed=args.seed,
+                              workers=args.workers, limits=_limits(args),
+                              questions=args.question or None,
+                              progress=lambda text: print(text, file=sys.stderr))
+    record = read_record(folder)
+    print(format_report(report, record=record))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report.to_json(), indent=1) + "\n")
+        print(f"\nwrote {args.json}")
+    if args.update_record:
+        path = folder / "audit.json"
+        path.write_text(json.dumps(updated_record(report, record), indent=1,
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {path}: give every TODO a reason, or kill the mutant")
+    missing = unrecorded(report, record)
+    if missing:
+        print(f"\n{len(missing)} mutant(s) with full marks not in {folder / 'audit.json'}")
+    if report.errors:
+        return 1
+    if args.fail_under is not None and report.kill_rate < args.fail_under:
+        print(f"kill rate {report.kill_rate:.1f}% is under --fail-under {args.fail_under}")
+        return 1
+    return 0
+
+
 def cmd_gradescope(args: argparse.Namespace) -> int:
     from autograder.gradescope import run_gradescope
 
@@ -250,6 +289,22 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("--assignment", help="the assignment it must belong to")
     validate.add_argument("--cell-timeout", type=float, default=Limits().cell_seconds)
     validate.set_defaults(run=cmd_validate)
+
+    audit = commands.add_parser("audit", help="mutation-test an assignment's tests")
+    audit.add_argument("name", help="assignment name or folder")
+    audit.add_argument("--budget", type=int, default=None,
+                       help="at most N mutants per question (a seeded, operator-balanced "
+                            "selection; default: all)")
+    audit.add_argument("--seed", type=int, default=0, help="seed of the selection")
+    audit.add_argument("--question", action="append", help="only this question (repeatable)")
+    audit.add_argument("--json", help="write the report as JSON to this file")
+    audit.add_argument("--fail-under", type=float, default=None, metavar="PCT",
+                       help="exit 1 when the kill rate is under PCT")
+    audit.add_argument("--update-record", action="store_true",
+                       help="add this run's full-marks mutants to the assignment's audit.json")
+    _add_limit_options(audit)
+    _add_suite_option(audit)
+    audit.set_defaults(run=cmd_audit)
 
     gradescope = commands.add_parser("gradescope", help="entry point inside a Gradescope image")
     gradescope.add_argument("--root", default=os.environ.get("AUTOGRADER_ROOT", "/autograder"))

@@ -175,6 +175,13 @@ VARIANTS = {
     },
     "q5": {
         "wrong": {
+            "seeds the global state inside the function": (
+                "def split_indices(n, test_fraction, seed):\n"
+                "    torch.manual_seed(seed)\n"
+                "    perm = torch.randperm(n)\n"
+                "    n_test = int(n * test_fraction)\n"
+                "    return (perm[n_test:], perm[:n_test])\n"
+            ),
             "global randperm, no seed": (
                 "def split_indices(n, test_fraction, seed):\n"
                 "    perm = torch.randperm(n)\n"
@@ -241,13 +248,6 @@ VARIANTS = {
                 "    train_idx, test_idx = perm.split([n_train, n - n_train])\n"
                 "    return train_idx.sort().values, test_idx.sort().values\n"
             ),
-            "global seed inside the function": (
-                "def split_indices(n, test_fraction, seed):\n"
-                "    torch.manual_seed(seed)\n"
-                "    perm = torch.randperm(n)\n"
-                "    n_test = int(n * test_fraction)\n"
-                "    return (perm[n_test:], perm[:n_test])\n"
-            ),
         },
     },
     "q6": {
@@ -284,6 +284,17 @@ VARIANTS = {
                 "    return DataLoader(dataset, batch_size=4, shuffle=True, num_workers=2,\n"
                 "                      generator=g)\n"
             ),
+            "modulo 2**31 instead of 2**32": '''
+def seed_worker(worker_id):
+    worker_seed = torch.initial_seed() % 2**31
+    np.random.seed(worker_seed)
+    random.seed(worker_seed)
+
+def make_loader(dataset, seed):
+    generator = torch.Generator().manual_seed(seed)
+    return DataLoader(dataset, batch_size=4, shuffle=True, num_workers=2,
+                      worker_init_fn=seed_worker, generator=generator)
+''',
             "no modulo 2**32: NumPy rejects the seed": (
                 "def seed_worker(worker_id):\n"
                 "    worker_seed = torch.initial_seed()\n"

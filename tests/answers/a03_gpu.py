@@ -4,6 +4,15 @@ answers (must earn full points), per question. Each entry replaces the question'
 VARIANTS = {
     "q1": {
         "wrong": {
+            "returns strings, not torch.device": '''
+def get_device():
+    if torch.cuda.is_available():
+        return "cuda"
+    elif torch.backends.mps.is_available():
+        return "mps"
+    else:
+        return "cpu"
+''',
             "always cpu": '''
 def get_device():
     return torch.device("cpu")
@@ -40,15 +49,6 @@ def get_device():
 ''',
         },
         "right": {
-            "returns strings": '''
-def get_device():
-    if torch.cuda.is_available():
-        return "cuda"
-    elif torch.backends.mps.is_available():
-        return "mps"
-    else:
-        return "cpu"
-''',
             "conditional expression, cuda:0": '''
 def get_device():
     name = ("cuda:0" if torch.cuda.is_available()
@@ -323,6 +323,34 @@ def load_checkpoint(path, device):
     },
     "q8": {
         "wrong": {
+            "synchronises whenever CUDA is available": '''
+def time_matmul(a, b, device, repeats):
+    a = a.to(device)
+    b = b.to(device)
+    a @ b
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / repeats
+''',
+            "compares the device string with \"cuda\" (misses cuda:0)": '''
+def time_matmul(a, b, device, repeats):
+    a = a.to(device)
+    b = b.to(device)
+    a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / repeats
+''',
             "no warm-up": '''
 def time_matmul(a, b, device, repeats):
     on_cuda = torch.device(device).type == "cuda"
@@ -456,6 +484,13 @@ def time_matmul(a, b, device, repeats):
     },
     "q9": {
         "wrong": {
+            "hard-coded GPU seed after torch.manual_seed": '''
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(0)
+''',
             "seeds only the GPUs": '''
 def seed_everything(seed):
     random.seed(seed)

@@ -118,6 +118,17 @@ def _load(body):
 VARIANTS = {
     "q1": {
         "wrong": {
+            "divides by the largest pixel, not by 16": '''
+def to_tensors(features, labels, device="cpu"):
+    X = torch.as_tensor(features, dtype=torch.float32, device=device)
+    X = X / X.max()
+    y = torch.as_tensor(labels, dtype=torch.int64, device=device)
+    return X, y
+
+
+X, y = to_tensors(digits.data, digits.target)
+print(X.shape, X.dtype, y.shape, y.dtype)
+''',
             "forgot to scale by 16": """
 def to_tensors(features, labels, device="cpu"):
     X = torch.as_tensor(features, dtype=torch.float32, device=device)
@@ -178,6 +189,18 @@ def to_tensors(features, labels, device="cpu"):
     },
     "q2": {
         "wrong": {
+            "rounds the test size instead of int()": '''
+def split_data(X, y, test_fraction=0.2, seed=42):
+    generator = torch.Generator().manual_seed(seed)
+    perm = torch.randperm(len(X), generator=generator)
+    n_test = round(len(X) * test_fraction)
+    test_idx, train_idx = perm[:n_test], perm[n_test:]
+    return X[train_idx], X[test_idx], y[train_idx], y[test_idx]
+
+
+X_train, X_test, y_train, y_test = split_data(X, y, test_fraction=0.2, seed=42)
+print("train:", X_train.shape, y_train.shape, "| test:", X_test.shape, y_test.shape)
+''',
             "seeds the global RNG instead of a generator": _split("""
     torch.manual_seed(seed)
     perm = torch.randperm(len(X))
@@ -625,6 +648,18 @@ def train(model, X_train, y_train, loss_fn, optimizer, epochs, batch_size=32, se
     },
     "q10": {
         "wrong": {
+            "seeds 0 (the grader's own seed), not SEED": '''
+torch.manual_seed(0)
+model = DigitsClassifier().to(device)
+loss_fn = make_loss_fn()
+optimizer = make_optimizer(model, lr=LEARNING_RATE)
+epoch_losses = train(model, X_train, y_train, loss_fn, optimizer, epochs=EPOCHS,
+                     batch_size=BATCH_SIZE, seed=SEED, device=device)
+
+test_loss, test_acc = evaluate(model, X_test, y_test, loss_fn, device=device)
+print(f"epoch loss: {epoch_losses[0]:.3f} (first) -> {epoch_losses[-1]:.3f} (last)")
+print(f"test loss: {test_loss:.3f}, test accuracy: {test_acc:.1%}")
+''',
             "forgot to seed": _run("""
 model = DigitsClassifier().to(device)
 loss_fn = make_loss_fn()
@@ -682,7 +717,7 @@ optimizer = make_optimizer(model, LEARNING_RATE)
 epoch_losses = train(model, X_train, y_train, loss_fn, optimizer, EPOCHS, BATCH_SIZE, SEED, device)
 """),
             "torch.random.manual_seed": _run("""
-torch.random.manual_seed(0)
+torch.random.manual_seed(SEED)
 model = DigitsClassifier().to(device)
 optimizer = make_optimizer(model, lr=LEARNING_RATE)
 loss_fn = make_loss_fn()

@@ -1,0 +1,88 @@
+"""``autograder audit``: the mutation operators, the selection, and every assignment's audit
+under a fixed budget against its committed record (``assignments/NN-name/audit.json``)."""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+
+import pytest
+from conftest import ASSIGNMENT_NAMES, ASSIGNMENTS
+
+from autograder.audit import (
+    AuditReport,
+    QuestionAudit,
+    make_mutants,
+    read_record,
+    run_audit,
+    select,
+    unrecorded,
+    updated_record,
+)
+
+# Mutants per question in `make test`: the first N of the seeded, operator-balanced order (a
+# prefix of the full audit the record was made from). AUDIT_BUDGET=0 audits everything.
+BUDGET = int(os.environ.get("AUDIT_BUDGET", "3")) or None
+
+CELL = '''def f(t, device="cpu"):
+    torch.manual_seed(0)
+    x = t.to(device).reshape(2, 3).clone()
+    model.train()
+    optimizer.zero_grad()
+    return x.sum(dim=1), x_train
+'''
+
+
+def test_operators_cover_the_beginner_mistakes():
+    lines = set(range(2, 7))
+    mutants = make_mutants("q1", CELL, lines, {"x_train", "x_test"})
+    operators = {m.operator for m in mutants}
+    assert {"constant", "device-move-dropped", "reshape-view", "copy-dropped", "train-eval",
+            "call-dropped", "seed-dropped", "seed-moved", "reduction-dim", "train-test",
+            "order"} <= operators, operators
+    for mutant in mutants:
+        ast.parse(mutant.source)  # every mutant is valid Python
+        assert mutant.diff and mutant.source != CELL
+        # only the marked solution lines change: the signature (line 1) never does
+        assert mutant.source.splitlines()[0] == CELL.splitlines()[0] or \
+            mutant.operator == "numpy-twin"
+    assert len({m.id for m in mutants}) == len(mutants)
+    dropped = next(m for m in mutants if m.operator == "device-move-dropped")
+    assert dropped.diff == ("-    x = t.to(device).reshape(2, 3).clone()\n"
+                            "+    x = t.reshape(2, 3).clone()")
+
+
+def test_selection_is_seeded_and_a_budget_is_a_prefix():
+    mutants = make_mutants("q1", CELL, set(range(2, 7)), {"x_train", "x_test"})
+    full = select(mutants, None, 0)
+    assert [m.id for m in select(mutants, 5, 0)] == [m.id for m in full[:5]]
+    assert [m.id for m in select(list(reversed(mutants)), None, 0)] == [m.id for m in full]
+    assert len({m.operator for m in full[:5]}) == 5  # round-robin over operators
+
+
+def test_the_record_lists_every_full_marks_mutant_with_a_reason():
+    report = AuditReport("x", 3, 0, {"q1": QuestionAudit(
+        mutants=2, killed=1, survived=[{"id": "abc", "operator": "constant", "what": "1 -> 2",
+                                        "diff": "-x = 1\n+x = 2", "passed": []}])})
+    assert unrecorded(report, {"questions": {}})
+    record = updated_record(report, {"questions": {}})
+    assert record["questions"]["q1"]["abc"]["reason"] == "TODO"
+    assert unrecorded(report, record)  # TODO is not a reason
+    record["questions"]["q1"]["abc"]["reason"] = "x is never read"
+    assert not unrecorded(report, record)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENT_NAMES)
+def test_no_new_survivors(releases, assignment, tmp_path):
+    release = releases[assignment]
+    folder = ASSIGNMENTS / assignment
+    report = run_audit(folder, release.bundle, release.solution, budget=BUDGET, workers=2)
+    (tmp_path / "audit.json").write_text(json.dumps(report.to_json(), indent=1))
+    assert not report.errors, report.errors
+    assert report.mutants > 0
+    missing = unrecorded(report, read_record(folder))
+    assert not missing, (
+        f"{len(missing)} mutant(s) of {assignment} earn full marks and are not in "
+        f"{folder / 'audit.json'}: kill them with a test, or run `autograder audit "
+        f"{assignment} --update-record` and give each a reason\n" + "\n".join(missing))
