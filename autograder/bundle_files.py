@@ -16,15 +16,16 @@ import re
 import tomllib
 from pathlib import Path
 
+from autograder.pins import suite_pins
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 ROOT_DIR = PACKAGE_DIR.parent
-CONSTRAINTS = ROOT_DIR / "constraints.txt"
 
 # What grading imports (the engine, the judge, the student's process warm imports) and what
-# the assignments' notebooks import. Their versions come from CONSTRAINTS.
+# the assignments' notebooks import. Their versions come from constraints.txt (``pins``).
 GRADING_PACKAGES = ("torch", "numpy", "ipython", "scikit-learn", "tqdm", "cloudpickle",
                     "pyseccomp")
-# Installs the bundle's Python; pinned in CONSTRAINTS like everything else.
+# Installs the bundle's Python; pinned in constraints.txt like everything else.
 INSTALLER = "uv"
 # torch's CPU-only wheels: Gradescope has no GPU, and PyPI's default wheels pull GBs of CUDA.
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
@@ -74,22 +75,6 @@ echo "setup: the grading environment $ROOT/venv ($PYTHON)"
 import autograder.gradescope, autograder.sandbox, torch, numpy, IPython, sklearn, pyseccomp"
 echo "setup: done"
 """
-
-
-def _name(requirement: str) -> str:
-    """A requirement's normalised project name (PEP 503): ``scikit_learn`` -> ``scikit-learn``."""
-    match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
-    return re.sub(r"[-_.]+", "-", match.group(1)).lower() if match else ""
-
-
-def suite_pins(constraints: Path = CONSTRAINTS) -> dict[str, str]:
-    """Project name -> its pin line (``numpy==2.4.6``), from the suite's constraints.txt."""
-    pins = {}
-    for line in constraints.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            pins[_name(line)] = line
-    return pins
 
 
 def grading_python(pyproject: Path = ROOT_DIR / "pyproject.toml") -> str:

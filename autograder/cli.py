@@ -248,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("submissions", nargs="+", help=".ipynb / .zip files or folders")
     grade.add_argument("--out", required=True, help="output folder")
     grade.add_argument("--feedback-hidden-scores", action="store_true",
-                       help="show hidden checks' scores (not their source) in feedback")
+                       help="feedback shows hidden checks' scores and the total (never their "
+                       "source or messages); default: the public checks' score, and how many "
+                       "hidden checks there are and what they are worth")
     grade.add_argument("--scheduler", help="grade on a Dask cluster (tcp://HOST:PORT) "
                        "instead of local workers")
     _add_limit_options(grade)
@@ -267,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("--out", required=True, help="output folder")
     ci.add_argument("--summary", help="Markdown summary to append to "
                     "(default: $GITHUB_STEP_SUMMARY when set)")
-    ci.add_argument("--feedback-hidden-scores", action="store_true")
+    ci.add_argument("--feedback-hidden-scores", action="store_true",
+                    help="as for grade: hidden checks' scores in feedback")
     _add_limit_options(ci)
     _add_suite_option(ci)
     ci.set_defaults(run=cmd_ci)

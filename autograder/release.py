@@ -38,10 +38,23 @@ from autograder.instructor import (
     raw_source,
     read_instructor_notebook,
 )
+from autograder.setup_cell import FIRST_LINE, PACKED_HELPERS, setup_cell_source
+from autograder.student_env import (
+    INSTALL_LINE,
+    REQUIREMENTS_FILE,
+    UnknownImportError,
+    student_environment,
+)
+from autograder.student_readme import student_readme
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # Shipped to students and into bundles so tests can `from autograder.checks import ...`.
 SHIPPED_HELPERS = ("__init__.py", "checks.py", "validate.py")
+# Said above the export cell (otter's export_cell.instructions).
+EXPORT_INSTRUCTIONS = (
+    "Save the notebook first (File > Save): the cell below zips the notebook that is open, as "
+    "it is saved. **On Colab** it cannot zip (otter's export does not run there): download the "
+    "notebook instead (File > Download > Download .ipynb) and submit that `.ipynb`.")
 # Fixed timestamp for zip entries so building twice gives the same bytes.
 ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)
 
@@ -98,7 +111,8 @@ def _staged_config_cell(nb: nbformat.NotebookNode) -> None:
             if "autograder" not in files:
                 files.append("autograder")
             config["files"] = files
-            config.setdefault("export_cell", {"pdf": False})
+            config.setdefault("export_cell", {"pdf": False, "run_tests": False,
+                                              "instructions": EXPORT_INSTRUCTIONS})
             cell.source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False)
 
 
@@ -157,23 +171,18 @@ def _run_otter_assign(staged: Path, out: Path, instructor_path: Path) -> None:
                            f"exit code {result.returncode}"))
 
 
-def _student_readme(name: str, notebook: str) -> str:
-    return f"""# {name}
-
-Open `{notebook}` in Jupyter and work through it from top to bottom.
-
-- **Check your work**: after each question, run its `grader.check("qN")` cell. These public
-  checks are a sanity check only; the grade comes from more (hidden) checks after you submit.
-  A check that needs a GPU is skipped on machines without one and never costs you points.
-- **Before you submit**: *Kernel > Restart & Run All*, and make sure every cell runs without an
-  error and no cell takes more than a minute. Or let the computer check all of that, from
-  this folder: `python -m autograder.validate {notebook}`.
-- **Export**: save the notebook, then run the last cell (`grader.export(...)`). It writes a
-  `.zip` next to the notebook.
-- **Submit** that `.zip` (or the `.ipynb` itself) where your course tells you to.
-
-Keep the `autograder/` folder next to the notebook: the checks import it.
-"""
+def _with_setup_cell(nb: nbformat.NotebookNode, name: str, public_tests: dict[str, str],
+                     install_line: str, colab_requirements: str) -> nbformat.NotebookNode:
+    """Replace otter's init cell (``grader = otter.Notebook("x.ipynb")``: it needs the helpers
+    and the tests beside the notebook, and names a file) with ours (``setup_cell``)."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and raw_source(cell).lstrip().startswith(FIRST_LINE):
+            cell.source = setup_cell_source(name, public_tests, install_line=install_line,
+                                            colab_requirements=colab_requirements)
+            # JupyterLab shows it collapsed: it is long, and not the student's to read.
+            cell.metadata["jupyter"] = {"source_hidden": True}
+            return nb
+    raise ValueError("otter assign made no init cell")
 
 
 def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
@@ -192,6 +201,16 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
 
     student_nb_built = _normalise_notebook(nbformat.read(out / "student" / source.name, 4))
     solution_nb = _normalise_notebook(nbformat.read(out / "autograder" / source.name, 4))
+    public_tests = dict(student_nb_built.metadata["otter"]["tests"])
+    code = [raw_source(c) for c in student_nb_built.cells if c.cell_type == "code"]
+    helpers = [(PACKAGE_DIR / h).read_text(encoding="utf-8") for h in PACKED_HELPERS]
+    try:
+        environment = student_environment([*code, *public_tests.values(), *helpers])
+    except UnknownImportError as error:
+        raise ReleaseError(source, str(error)) from None
+    for nb in (student_nb_built, solution_nb):  # the reference runs what students run
+        _with_setup_cell(nb, name, public_tests, INSTALL_LINE,
+                         " ".join(environment.colab_requirements))
     otter_zip = next((out / "autograder").glob("*.zip"))
     with zipfile.ZipFile(otter_zip) as zf:
         entries = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
@@ -216,7 +235,10 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
         shutil.copy2(PACKAGE_DIR / helper, student_dir / "autograder" / helper)
     (student_dir / "autograder" / "release.json").write_text(
         json.dumps({"assignment": name}) + "\n", encoding="utf-8")
-    (student_dir / "README.md").write_text(_student_readme(name, source.name), encoding="utf-8")
+    (student_dir / REQUIREMENTS_FILE).write_text(environment.requirements_txt(name),
+                                                 encoding="utf-8")
+    (student_dir / "README.md").write_text(student_readme(name, source.name, environment),
+                                           encoding="utf-8")
     return student_nb, bundle, solution
 
 

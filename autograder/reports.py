@@ -129,35 +129,51 @@ def gradescope_json(result: SubmissionResult, *, hidden_visibility: str = "after
 
 
 def feedback_markdown(result: SubmissionResult, *, show_hidden_scores: bool = False) -> str:
-    """What the student may see: public checks with their messages; hidden checks only as
-    scores, and only when configured. Never test source."""
+    """What the student may see, never test source: the score they may see, public checks with
+    their messages, hidden checks by the policy (``--feedback-hidden-scores``): by default only
+    how many there are and what they are worth; with it, their scores (never their messages).
+    """
     lines = [f"# Feedback: {result.assignment}", ""]
     if result.status != "graded":
         lines += [f"**This submission could not be graded ({result.status}).** "
                   f"{result.message}", ""]
     elif result.message:
         lines += [f"Notes: {result.message}", ""]
+    checks = [c for q in result.questions for c in q.checks]
+    public = [c for c in checks if not c.hidden]
+    hidden = [c for c in checks if c.hidden]
+    public_score = (f"{_points(sum(c.points for c in public))} / "
+                    f"{_points(sum(c.max_points for c in public))}")
+    hidden_top = _points(sum(c.max_points for c in hidden))
     if show_hidden_scores:
-        lines += [f"**Score: {_points(result.score)} / {_points(result.possible)}**", ""]
+        lines += [f"**Score: {_points(result.score)} / {_points(result.possible)}** (public "
+                  f"checks {public_score}, hidden checks "
+                  f"{_points(sum(c.points for c in hidden))} / {hidden_top})", ""]
+    else:
+        lines += [f"**Score on the public checks: {public_score}.** The {len(hidden)} hidden "
+                  f"check(s), worth {hidden_top} points, are not shown here; your course "
+                  "publishes the final score.", ""]
     for question in result.questions:
-        public = [c for c in question.checks if not c.hidden]
-        hidden = [c for c in question.checks if c.hidden]
+        question_public = [c for c in question.checks if not c.hidden]
+        question_hidden = [c for c in question.checks if c.hidden]
         lines.append(f"## {question.name}")
-        for check in public:
+        for check in question_public:
             mark = {"passed": "passed", "failed": "FAILED", "skipped": "skipped"}[check.outcome]
             line = f"- `{check.name}`: {mark} ({_points(check.points)}/"
             line += f"{_points(check.max_points)})"
             if check.message and check.outcome != "passed":
                 line += f": {check.message}"
             lines.append(line)
-        if hidden and show_hidden_scores:
-            earned = sum(c.points for c in hidden)
-            top = sum(c.max_points for c in hidden)
-            skipped = sum(1 for c in hidden if c.outcome == "skipped")
+        if question_hidden and show_hidden_scores:
+            earned = sum(c.points for c in question_hidden)
+            top = sum(c.max_points for c in question_hidden)
+            skipped = sum(1 for c in question_hidden if c.outcome == "skipped")
             note = f", {skipped} skipped (needs a GPU)" if skipped else ""
             lines.append(f"- hidden checks: {_points(earned)}/{_points(top)}{note}")
-        elif hidden:
-            lines.append(f"- {len(hidden)} hidden check(s): scored after the deadline")
+        elif question_hidden:
+            top = _points(sum(c.max_points for c in question_hidden))
+            lines.append(f"- {len(question_hidden)} hidden check(s) worth {top} points: "
+                         "scores not shown")
         lines.append("")
     return "\n".join(lines)
 

@@ -81,3 +81,25 @@ def copy_to(src: Path, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copy2(src, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def tensors_release(build_root: Path) -> Release:
+    """01-tensors built alone, for tests that need one real release rather than all four."""
+    one = build_root / "one"
+    return build_release(ASSIGNMENTS / "01-tensors", student_root=one / "student",
+                         dist_root=one / "dist", force=True)
+
+
+def filled_in(release: Release, questions: list[str] | None = None) -> dict:
+    """The student notebook with the reference answers of ``questions`` (default: all)."""
+    student = json.loads(release.student_notebook.read_text())
+    solution = json.loads(release.solution.read_text())
+    for cell in student["cells"]:
+        source = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source.startswith('grader.check("'):
+            question = source.split('"')[1]
+            if questions is None or question in questions:
+                student["cells"][answer_cell_index(student, question)]["source"] = \
+                    solution["cells"][answer_cell_index(solution, question)]["source"]
+    return student

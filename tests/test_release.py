@@ -68,7 +68,7 @@ def test_student_release_has_no_solution_and_no_hidden_test(releases, name):
                      for p in release.student_notebook.parent.rglob("*") if p.is_file())
     assert shipped == ["README.md", "autograder/__init__.py", "autograder/checks.py",
                        "autograder/release.json", "autograder/validate.py",
-                       release.student_notebook.name]
+                       "requirements.txt", release.student_notebook.name]
 
 
 @pytest.mark.parametrize("name", ASSIGNMENT_NAMES)

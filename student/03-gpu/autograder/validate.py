@@ -1,13 +1,15 @@
-"""Check a notebook before submitting it: ``python -m autograder.validate NOTEBOOK``.
+"""Check what you will submit: ``python -m autograder.validate NOTEBOOK.ipynb|EXPORT.zip``.
 
-Shipped in every student release (next to ``checks.py``), so it needs only Jupyter and otter,
-which students already have. It answers the questions a student has before submitting:
+Shipped in every student release (next to ``checks.py``), so it needs only what the release's
+requirements.txt installs. It answers the questions a student has before submitting:
 
-- does the file open as a notebook, and is it this assignment's notebook?
+- does the file (a notebook, or the export zip holding one) open, and is it this assignment's?
 - does it run from top to bottom, on the CPU, with no cell over the time limit?
 - do its public checks pass, and if not, what fails?
 
-It runs the notebook in a real Jupyter kernel, as the student's own Jupyter would.
+It runs a copy of the notebook in a temporary folder, in a real Jupyter kernel, as the
+student's own Jupyter would, without its export cell: validating writes nothing beside the
+file it checks (no second zip, no otter log).
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import time
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MARKER = "AUTOGRADER-VALIDATE "
 RELEASE_INFO = Path(__file__).resolve().parent / "release.json"
@@ -71,17 +76,33 @@ def _check_cell(questions: list[str]) -> str:
     )
 
 
+def _is_export_cell(source: str) -> bool:
+    lines = [ln.strip() for ln in source.splitlines() if ln.strip() and
+             not ln.strip().startswith("#")]
+    return bool(lines) and all(ln.startswith("grader.export") for ln in lines)
+
+
+def _notebook_text(path: Path) -> str:
+    """The notebook a submission file holds: the file itself, or the one in an export zip."""
+    if not zipfile.is_zipfile(path):
+        return path.read_text(encoding="utf-8")
+    with zipfile.ZipFile(path) as zf:
+        notebooks = [n for n in zf.namelist() if n.endswith(".ipynb")
+                     and not n.startswith("__MACOSX")]
+        if len(notebooks) != 1:
+            raise ValueError(f"the zip holds {len(notebooks)} notebooks; expected exactly one")
+        return zf.read(notebooks[0]).decode("utf-8")
+
+
 def validate_notebook(path: Path, *, assignment: str | None = None,
                       cell_timeout: float = 120.0) -> ValidationReport:
-    """Open, run and check one notebook; never raises for a bad notebook."""
+    """Open, run and check one notebook or export zip; never raises for a bad one."""
     import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
     path = Path(path)
     began = time.monotonic()
     try:
-        nb = nbformat.read(path, as_version=4)
+        nb = nbformat.reads(_notebook_text(path), as_version=4)
     except Exception as error:  # noqa: BLE001 - any failure to read means "not a notebook"
         return ValidationReport(str(path), problems=(f"not a readable notebook: {error}",))
     otter = nb.metadata.get("otter", {})
@@ -97,11 +118,25 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
     if problems:
         return ValidationReport(str(path), problems=tuple(problems))
 
+    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and _is_export_cell(c.source))]
     nb.cells.append(nbformat.v4.new_code_cell(_check_cell(questions)))
+    with tempfile.TemporaryDirectory(prefix="validate-") as folder:
+        # The notebook alone, as on the grader: its first cell brings what the checks need.
+        nbformat.write(nb, Path(folder) / (path.stem + ".ipynb"))
+        problems += _execute(nb, Path(folder), cell_timeout)
+    return _report(path, nb, problems, began)
+
+
+def _execute(nb: Any, folder: Path, cell_timeout: float) -> list[str]:
+    """Run ``nb`` in ``folder`` (its outputs land in ``nb``); what stopped it, if anything."""
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+    problems = []
     env_backup = os.environ.get("CUDA_VISIBLE_DEVICES")
     os.environ["CUDA_VISIBLE_DEVICES"] = ""  # run on the CPU, as the grader will
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
-                            allow_errors=True, resources={"metadata": {"path": str(path.parent)}})
+                            allow_errors=True, resources={"metadata": {"path": str(folder)}})
     try:
         client.execute()
     except CellTimeoutError:
@@ -114,7 +149,10 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
             os.environ.pop("CUDA_VISIBLE_DEVICES", None)
         else:
             os.environ["CUDA_VISIBLE_DEVICES"] = env_backup
+    return problems
 
+
+def _report(path: Path, nb: Any, problems: list[str], began: float) -> ValidationReport:
     cell_errors, checks = [], []
     for index, cell in enumerate(nb.cells[:-1]):
         for output in cell.get("outputs", []):
@@ -157,7 +195,8 @@ def render_report(report: ValidationReport) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m autograder.validate",
                                      description="Check a notebook before you submit it.")
-    parser.add_argument("notebook", type=Path)
+    parser.add_argument("notebook", type=Path,
+                        help="the notebook (.ipynb) or the export (.zip) you will submit")
     parser.add_argument("--assignment", help="the assignment it must belong to")
     parser.add_argument("--cell-timeout", type=float, default=120.0)
     args = parser.parse_args(argv)

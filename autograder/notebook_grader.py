@@ -1,0 +1,104 @@
+"""The ``grader`` of a student notebook: otter's ``Notebook``, except that ``export`` zips the
+notebook that is open (not a file name fixed at release time), and on Colab, where otter
+refuses to export, says how to submit instead.
+
+Packed into every student notebook with ``checks.py`` and unpacked by its first cell
+(``setup_cell``): it runs in the student's kernel only, so it may import otter and IPython.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import otter
+from otter.check.utils import IPythonInterpreter
+
+# jupyter_server starts each notebook's kernel with this variable set to the notebook's path
+# (absolute, or relative to the server's root); ipykernel copies it into ``__session__``.
+SESSION_ENV = "JPY_SESSION_NAME"
+COLAB_SUBMIT = (
+    "On Colab the notebook cannot be zipped here (otter's export does not run on Colab).\n"
+    "Submit the notebook itself: File > Download > Download .ipynb, then hand in that .ipynb\n"
+    "file where your course tells you to; the grader accepts it as it is.")
+
+
+class ExportRefused(Exception):
+    """The notebook to export cannot be told; the message says what to do."""
+
+
+def on_colab() -> bool:
+    """Colab, as otter itself detects it (the name of the IPython shell's class)."""
+    return IPythonInterpreter.COLAB.value.running()
+
+
+@dataclass(frozen=True)
+class OpenNotebook:
+    path: Path  # relative to the working folder when it lies there, so the zip holds its name
+    found_by: str  # how it was found, shown to the student
+
+
+def _belongs_to(path: Path, assignment: str) -> bool:
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8")).get("metadata", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return metadata.get("otter", {}).get("assignment_name") == assignment
+
+
+def _relative(path: Path, folder: Path) -> Path:
+    try:
+        return path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return path
+
+
+def find_open_notebook(assignment: str, folder: Path | None = None,
+                       session: str | None = None) -> OpenNotebook:
+    """The notebook this kernel runs: the path Jupyter gave the kernel (``SESSION_ENV``)
+    when that file exists, else this assignment's one notebook in the working folder.
+    Raises ``ExportRefused`` naming the notebooks when there are several to choose from."""
+    folder = Path.cwd() if folder is None else folder
+    session = os.environ.get(SESSION_ENV) if session is None else session
+    if session:
+        # Absolute from JupyterLab; relative to the server's root from older servers, and the
+        # kernel runs in the notebook's folder, so the file name alone is tried last.
+        for candidate in (Path(session), folder / session, folder / Path(session).name):
+            if candidate.is_file() and candidate.suffix == ".ipynb":
+                return OpenNotebook(_relative(candidate, folder), f"{SESSION_ENV} (Jupyter)")
+    mine = sorted(p for p in folder.glob("*.ipynb") if _belongs_to(p, assignment))
+    if len(mine) == 1:
+        return OpenNotebook(mine[0].relative_to(folder), f"the only {assignment} notebook here")
+    if not mine:
+        raise ExportRefused(f"no notebook of {assignment} is saved in {folder}: save this "
+                            "notebook there (File > Save), then run this cell again")
+    names = " and ".join(repr(p.name) for p in mine)
+    raise ExportRefused(
+        f"cannot tell which notebook is open: {names} are both {assignment} notebooks in "
+        f"{folder}. Name the one you worked in, e.g. "
+        f"grader.export({mine[-1].name!r}, pdf=False), or move the other one away")
+
+
+class NotebookGrader(otter.Notebook):
+    """otter's ``Notebook`` with the public tests in ``tests_dir`` (the form Colab needs) and
+    an ``export`` that zips the notebook that is open."""
+
+    def __init__(self, assignment: str, tests_dir: str) -> None:
+        self.assignment = assignment
+        super().__init__(nb_path=None, tests_dir=tests_dir)
+
+    def export(self, nb_path: str | None = None, *args: Any, **kwargs: Any) -> None:
+        if type(self)._grading_mode:  # as otter's own export: never while grading
+            return None
+        if on_colab():
+            print(COLAB_SUBMIT)
+            return None
+        if nb_path is None:
+            found = find_open_notebook(self.assignment)
+            print(f"Exporting {found.path.name} (found by {found.found_by}); make sure you "
+                  "saved it first.")
+            nb_path = str(found.path)
+        return super().export(nb_path, *args, **kwargs)
