@@ -66,9 +66,9 @@ def test_student_release_has_no_solution_and_no_hidden_test(releases, name):
             assert test in public_tests[question.name], f"public test {test} missing"
     shipped = sorted(p.relative_to(release.student_notebook.parent).as_posix()
                      for p in release.student_notebook.parent.rglob("*") if p.is_file())
-    assert shipped == ["README.md", "autograder/__init__.py", "autograder/checks.py",
-                       "autograder/release.json", "autograder/validate.py",
-                       "requirements.txt", release.student_notebook.name]
+    assert shipped == sorted(["README.md", "autograder/__init__.py", "autograder/checks.py",
+                              "autograder/release.json", "autograder/validate.py",
+                              "requirements.txt", release.student_notebook.name])
 
 
 @pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
