@@ -264,6 +264,20 @@ def test_a_reported_subclass_is_refused():
     assert "a subclass, Liar" in message_of(lambda: assert_tensor(t, torch.zeros(2)))
 
 
+def test_a_simulated_gpu_moves_to_meta_and_loads_onto_the_cpu(tmp_path):
+    path = tmp_path / "layer.pt"
+    torch.save(torch.nn.Linear(2, 1).state_dict(), path)
+    with checks.simulated_machine(cuda=True, cuda_moves=True):
+        moved = torch.nn.Linear(2, 1).to("cuda")
+        kept = torch.nn.Linear(2, 1)
+        kept.load_state_dict(torch.load(path, map_location="cuda", weights_only=True))
+        assert torch.ones(2).cuda().device.type == "meta"
+        assert torch.ones(2).to(torch.device("cuda"), torch.float16).dtype == torch.float16
+    assert checks.device_type(moved) == "meta"
+    assert checks.device_type(kept) == "cpu"  # loaded, but never moved to the GPU
+    assert torch.ones(2).to("cpu").device.type == "cpu"
+
+
 def test_recorded_calls_and_the_matmul_clock_in_this_process():
     def time_it(a, b, repeats):
         import time

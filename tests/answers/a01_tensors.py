@@ -721,4 +721,203 @@ def fix_batch(t, device):
 """,
         },
     },
+    "q17": {
+        "wrong": {
+            "forgot the seeds": """
+counts = torch.tensor([[3, 0, 2], [1, 5, 4]])
+noise = torch.rand_like(counts, dtype=torch.float32)
+noise64 = torch.rand_like(counts, dtype=torch.float64)
+""",
+            "float64 drawn as float32, then converted": """
+counts = torch.tensor([[3, 0, 2], [1, 5, 4]])
+torch.manual_seed(3)
+noise = torch.rand_like(counts, dtype=torch.float32)
+torch.manual_seed(5)
+noise64 = torch.rand_like(counts, dtype=torch.float32).double()
+""",
+            "seeded once with 3 for both": """
+counts = torch.tensor([[3, 0, 2], [1, 5, 4]])
+torch.manual_seed(3)
+noise = torch.rand_like(counts, dtype=torch.float32)
+noise64 = torch.rand_like(counts, dtype=torch.float64)
+""",
+            "normal instead of uniform (randn_like)": """
+counts = torch.tensor([[3, 0, 2], [1, 5, 4]])
+torch.manual_seed(3)
+noise = torch.randn_like(counts, dtype=torch.float32)
+torch.manual_seed(5)
+noise64 = torch.randn_like(counts, dtype=torch.float64)
+""",
+            "float16 instead of float32": """
+counts = torch.tensor([[3, 0, 2], [1, 5, 4]])
+torch.manual_seed(3)
+noise = torch.rand_like(counts, dtype=torch.float16)
+torch.manual_seed(5)
+noise64 = torch.rand_like(counts, dtype=torch.float64)
+""",
+            "counts overwritten by a float copy": """
+counts = torch.tensor([[3, 0, 2], [1, 5, 4]])
+counts = counts.float()
+torch.manual_seed(3)
+noise = torch.rand_like(counts)
+torch.manual_seed(5)
+noise64 = torch.rand_like(counts, dtype=torch.float64)
+""",
+        },
+        "right": {
+            "rand_like of a float copy, then rand with the shape": """
+counts = torch.tensor([[3, 0, 2], [1, 5, 4]])
+torch.manual_seed(3)
+noise = torch.rand_like(counts.float())
+torch.manual_seed(5)
+noise64 = torch.rand(counts.shape, dtype=torch.double)
+""",
+            "random.manual_seed and torch.float": """
+counts = torch.tensor([[3, 0, 2], [1, 5, 4]])
+torch.random.manual_seed(3)
+noise = torch.rand_like(counts, dtype=torch.float)
+torch.random.manual_seed(5)
+noise64 = torch.rand_like(counts, dtype=torch.float64)
+""",
+        },
+    },
+    "q18": {
+        "wrong": {
+            "col on the left of m": """
+m = torch.tensor([[1, 2], [3, 4]])
+col = torch.tensor([[5], [6]])
+row = torch.tensor([[7, 8]])
+x = torch.tensor([1, 2, 3])
+y = torch.tensor([4, 5, 6])
+wide = torch.hstack([col, m])
+tall = torch.vstack([m, row])
+joined = torch.hstack([x, y])
+""",
+            "row on top of m": """
+m = torch.tensor([[1, 2], [3, 4]])
+col = torch.tensor([[5], [6]])
+row = torch.tensor([[7, 8]])
+x = torch.tensor([1, 2, 3])
+y = torch.tensor([4, 5, 6])
+wide = torch.hstack([m, col])
+tall = torch.vstack([row, m])
+joined = torch.hstack([x, y])
+""",
+            "vstack for the vectors (rows, not one vector)": """
+m = torch.tensor([[1, 2], [3, 4]])
+col = torch.tensor([[5], [6]])
+row = torch.tensor([[7, 8]])
+x = torch.tensor([1, 2, 3])
+y = torch.tensor([4, 5, 6])
+wide = torch.hstack([m, col])
+tall = torch.vstack([m, row])
+joined = torch.vstack([x, y])
+""",
+            "stack instead of hstack for the vectors": """
+m = torch.tensor([[1, 2], [3, 4]])
+col = torch.tensor([[5], [6]])
+row = torch.tensor([[7, 8]])
+x = torch.tensor([1, 2, 3])
+y = torch.tensor([4, 5, 6])
+wide = torch.hstack([m, col])
+tall = torch.vstack([m, row])
+joined = torch.stack([x, y], dim=1).flatten()
+""",
+            "cat along the wrong dimension for wide": """
+m = torch.tensor([[1, 2], [3, 4]])
+col = torch.tensor([[5], [6]])
+row = torch.tensor([[7, 8]])
+x = torch.tensor([1, 2, 3])
+y = torch.tensor([4, 5, 6])
+tall = torch.vstack([m, row])
+joined = torch.hstack([x, y])
+wide = torch.cat([m, col])
+""",
+        },
+        "right": {
+            "torch.cat with the dims": """
+m = torch.tensor([[1, 2], [3, 4]])
+col = torch.tensor([[5], [6]])
+row = torch.tensor([[7, 8]])
+x = torch.tensor([1, 2, 3])
+y = torch.tensor([4, 5, 6])
+wide = torch.cat((m, col), dim=1)
+tall = torch.cat((m, row), dim=0)
+joined = torch.cat((x, y))
+""",
+            "vstack then flatten, tuples": """
+m = torch.tensor([[1, 2], [3, 4]])
+col = torch.tensor([[5], [6]])
+row = torch.tensor([[7, 8]])
+x = torch.tensor([1, 2, 3])
+y = torch.tensor([4, 5, 6])
+wide = torch.hstack((m, col))
+tall = torch.vstack((m, row))
+joined = torch.vstack((x, y)).flatten()
+""",
+        },
+    },
+    "q19": {
+        "wrong": {
+            "v as a vector (shape (3,))": """
+torch.manual_seed(0)
+inputs = torch.rand(4, 2)
+weights = torch.rand(2, 3)
+v = torch.tensor([1.0, 2.0])
+outputs = torch.mm(inputs, weights)
+v_out = v @ weights
+""",
+            "v as a column, then transposed result": """
+torch.manual_seed(0)
+inputs = torch.rand(4, 2)
+weights = torch.rand(2, 3)
+v = torch.tensor([1.0, 2.0])
+outputs = torch.mm(inputs, weights)
+v_out = torch.mm(weights.T, v.unsqueeze(1))
+""",
+            "outputs transposed": """
+torch.manual_seed(0)
+inputs = torch.rand(4, 2)
+weights = torch.rand(2, 3)
+v = torch.tensor([1.0, 2.0])
+outputs = torch.mm(weights.T, inputs.T)
+v_out = torch.mm(v.unsqueeze(0), weights)
+""",
+            "inputs redrawn after the seed": """
+torch.manual_seed(0)
+inputs = torch.rand(4, 2)
+weights = torch.rand(2, 3)
+v = torch.tensor([1.0, 2.0])
+inputs = torch.rand(4, 2)
+outputs = torch.mm(inputs, weights)
+v_out = torch.mm(v.unsqueeze(0), weights)
+""",
+            "element-wise products summed the wrong way": """
+torch.manual_seed(0)
+inputs = torch.rand(4, 2)
+weights = torch.rand(2, 3)
+v = torch.tensor([1.0, 2.0])
+outputs = torch.mm(inputs, weights)
+v_out = (v.unsqueeze(0) * weights.T).sum(dim=0, keepdim=True)
+""",
+        },
+        "right": {
+            "@ with reshape": """
+torch.manual_seed(0)
+inputs = torch.rand(4, 2)
+weights = torch.rand(2, 3)
+v = torch.tensor([1.0, 2.0])
+outputs = inputs @ weights
+v_out = v.reshape(1, -1) @ weights
+""",
+            "matmul and indexing with None": """
+torch.manual_seed(0)
+inputs = torch.rand(4, 2)
+weights = torch.rand(2, 3)
+v = torch.tensor([1.0, 2.0])
+outputs = torch.matmul(inputs, weights)
+v_out = torch.mm(v[None, :], weights)
+""",
+        },
+    },
 }

@@ -115,6 +115,27 @@ def _load(body):
     return Q11_SAVE + "\n\ndef load_model(path, device=\"cpu\"):\n" + body + Q11_TAIL
 
 
+Q12_TAIL = """
+
+
+my_digit = torch.tensor([  # a hand-drawn 7, pixels 0..16
+    [0, 4, 12, 16, 16, 16, 10, 0],
+    [0, 6, 12, 8, 8, 15, 12, 0],
+    [0, 0, 0, 0, 4, 16, 4, 0],
+    [0, 0, 0, 1, 13, 11, 0, 0],
+    [0, 0, 2, 14, 16, 15, 4, 0],
+    [0, 0, 6, 16, 9, 1, 0, 0],
+    [0, 0, 9, 13, 0, 0, 0, 0],
+    [0, 0, 12, 8, 0, 0, 0, 0],
+])
+print("my digit is a", predict(loaded_model, my_digit.unsqueeze(0)).item())
+"""
+
+
+def _predict(body):
+    return "def predict(model, images):\n" + body + Q12_TAIL
+
+
 VARIANTS = {
     "q1": {
         "wrong": {
@@ -773,6 +794,18 @@ def load_model(path, device="cpu"):
     model.eval()
     return model
 """),
+            "no map_location (a GPU's file fails to load without a GPU)": _load("""
+    model = DigitsClassifier().to(device)
+    model.load_state_dict(torch.load(path, weights_only=True))
+    model.eval()
+    return model
+"""),
+            "map_location=device, but the model itself never moved": _load("""
+    model = DigitsClassifier()
+    model.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+    model.eval()
+    return model
+"""),
         },
         "right": {
             "load on the CPU, then move": _load("""
@@ -787,6 +820,98 @@ def load_model(path, device="cpu"):
     loaded.to(device)
     loaded.eval()
     return loaded
+"""),
+        },
+    },
+    "q12": {
+        "wrong": {
+            "not scaled by 16": _predict("""
+    device = next(model.parameters()).device
+    X = images.reshape(len(images), 64).to(device=device, dtype=torch.float32)
+    model.eval()
+    with torch.inference_mode():
+        return model(X).argmax(dim=1)
+"""),
+            "divides by the largest pixel, not by 16": _predict("""
+    device = next(model.parameters()).device
+    X = images.reshape(len(images), 64).float()
+    X = (X / X.max()).to(device)
+    model.eval()
+    with torch.inference_mode():
+        return model(X).argmax(dim=1)
+"""),
+            "flattened column by column (transposed pictures)": _predict("""
+    device = next(model.parameters()).device
+    X = images.transpose(1, 2).reshape(len(images), 64).float().to(device) / 16
+    model.eval()
+    with torch.inference_mode():
+        return model(X).argmax(dim=1)
+"""),
+            "forgot model.eval()": _predict("""
+    device = next(model.parameters()).device
+    X = images.reshape(len(images), 64).float().to(device) / 16
+    with torch.inference_mode():
+        return model(X).argmax(dim=1)
+"""),
+            "images not moved to the model's device": _predict("""
+    X = images.reshape(len(images), 64).float() / 16
+    model.eval()
+    with torch.inference_mode():
+        return model(X).argmax(dim=1)
+"""),
+            "labels brought back to the CPU": _predict("""
+    device = next(model.parameters()).device
+    X = images.reshape(len(images), 64).float().to(device) / 16
+    model.eval()
+    with torch.inference_mode():
+        return model(X).argmax(dim=1).cpu()
+"""),
+            "argmax over the wrong dimension": _predict("""
+    device = next(model.parameters()).device
+    X = images.reshape(len(images), 64).float().to(device) / 16
+    model.eval()
+    with torch.inference_mode():
+        return model(X).argmax(dim=0)
+"""),
+            "view (fails on images that are not contiguous)": _predict("""
+    device = next(model.parameters()).device
+    X = images.view(len(images), 64).float().to(device) / 16
+    model.eval()
+    with torch.inference_mode():
+        return model(X).argmax(dim=1)
+"""),
+            "gradient tracking left on": _predict("""
+    device = next(model.parameters()).device
+    X = images.reshape(len(images), 64).float().to(device) / 16
+    model.eval()
+    return model(X).argmax(dim=1)
+"""),
+            "scales the images in place": _predict("""
+    device = next(model.parameters()).device
+    images = images.float()
+    X = images.reshape(len(images), 64)
+    X /= 16
+    model.eval()
+    with torch.inference_mode():
+        return model(X.to(device)).argmax(dim=1)
+"""),
+        },
+        "right": {
+            "flatten, no_grad and logits_to_predictions": _predict("""
+    model.eval()
+    X = images.flatten(start_dim=1).to(torch.float32).div(16)
+    X = X.to(next(model.parameters()).device)
+    with torch.no_grad():
+        _, labels = logits_to_predictions(model(X))
+    return labels
+"""),
+            "reshape after a float copy, device read from a parameter": _predict("""
+    weight = next(iter(model.parameters()))
+    X = (images.to(torch.float32) / 16.0).reshape(-1, 64).to(weight.device)
+    model.eval()
+    with torch.inference_mode():
+        logits = model(X)
+    return torch.argmax(logits, dim=1)
 """),
         },
     },

@@ -710,9 +710,51 @@ def _simulated_machine(options: dict[str, Any], record: list[Any]) -> Iterator[N
     from unittest import mock
 
     cuda, mps = options["cuda"], options["mps"]
-    with mock.patch("torch.cuda.is_available", return_value=cuda), \
-            mock.patch("torch.backends.mps.is_available", return_value=mps), \
-            mock.patch("torch.backends.mps.is_built", return_value=mps):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(mock.patch("torch.cuda.is_available", return_value=cuda))
+        stack.enter_context(mock.patch("torch.backends.mps.is_available", return_value=mps))
+        stack.enter_context(mock.patch("torch.backends.mps.is_built", return_value=mps))
+        if options.get("cuda_moves"):
+            stack.enter_context(_cuda_moves_to_meta())
+        yield
+
+
+def _is_cuda(location: Any) -> bool:
+    try:
+        return isinstance(location, (str, torch.device)) and \
+            torch.device(location).type == "cuda"
+    except RuntimeError:
+        return False
+
+
+@contextlib.contextmanager
+def _cuda_moves_to_meta() -> Iterator[None]:
+    """Moves to CUDA give meta tensors (no GPU needed, the values are dropped), and
+    ``torch.load`` with a CUDA ``map_location`` loads onto the CPU: what was moved to the
+    simulated GPU ends on ``meta``, what was not stays on the CPU."""
+    from unittest import mock
+
+    from torch.overrides import TorchFunctionMode
+
+    class CudaAsMeta(TorchFunctionMode):
+        def __torch_function__(self, func: Any, types: Any, args: Any = (),
+                               kwargs: Any = None) -> Any:
+            kwargs = kwargs or {}
+            if func is torch.Tensor.cuda:
+                return args[0].to("meta")
+            if func is torch.Tensor.to:
+                device, dtype, _, _ = torch._C._nn._parse_to(*args[1:], **kwargs)
+                if device is not None and device.type == "cuda":
+                    return args[0].to(device="meta", dtype=dtype)
+            return func(*args, **kwargs)
+
+    real_load = torch.load
+
+    def load(f: Any, map_location: Any = None, *args: Any, **kwargs: Any) -> Any:
+        return real_load(f, "cpu" if _is_cuda(map_location) else map_location, *args,
+                         **kwargs)
+
+    with mock.patch("torch.load", load), CudaAsMeta():
         yield
 
 
@@ -829,10 +871,15 @@ def applied_instruments(specs: list[tuple[str, dict[str, Any]]]) -> Iterator[lis
         yield records
 
 
-def simulated_machine(*, cuda: bool, mps: bool = False) -> contextlib.AbstractContextManager[Any]:
+def simulated_machine(*, cuda: bool, mps: bool = False, cuda_moves: bool = False
+                      ) -> contextlib.AbstractContextManager[Any]:
     """Student code called inside sees ``torch.cuda.is_available()`` (and MPS's
-    ``is_available``/``is_built``) answer as given."""
-    return _instrument("simulated_machine", {"cuda": bool(cuda), "mps": bool(mps)})
+    ``is_available``/``is_built``) answer as given. With ``cuda_moves``, moving a tensor or a
+    model to ``"cuda"`` works without a GPU: it ends on the ``meta`` device (values dropped),
+    and ``torch.load(..., map_location=<cuda>)`` loads onto the CPU; so after the call, what
+    was moved to the GPU is on ``meta`` and what was not is still on the CPU."""
+    return _instrument("simulated_machine", {"cuda": bool(cuda), "mps": bool(mps),
+                                             "cuda_moves": bool(cuda_moves)})
 
 
 def recorded_calls(*names: str, replace: bool = False) -> contextlib.AbstractContextManager[Any]:
