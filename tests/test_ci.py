@@ -77,7 +77,7 @@ def test_run_ci_grades_and_appends_the_summary(ci_run):
 def test_question_pass_rates_and_means_agree_with_the_gradebook(ci_run):
     rows = _gradebook(ci_run["out"])
     full = next(r for r in rows if r["submission"] == "reference")
-    questions = [f"q{i}" for i in range(1, 17)]
+    questions = [column for column in rows[0] if re.fullmatch(r"q\d+", column)]
     own = (ci_run["out"] / SUMMARY_FILE).read_text().splitlines()
     start = own.index(QUESTIONS_HEADER) + 2
     for q, line in zip(questions, own[start:start + len(questions)], strict=True):
@@ -293,7 +293,9 @@ def test_templates_run_as_written_in_a_course_repository(request, tmp_path):
     assert (graded / "feedback" / "alice.md").exists()
     assert (graded / "results" / "bob.json").exists()
     summary = (graded / SUMMARY_FILE).read_text()
-    assert TABLE_HEADER in summary and "| alice | graded | 50 / 50 | 100.0% |" in summary
+    alice = next(r for r in rows if r["submission"] == "alice")
+    assert TABLE_HEADER in summary
+    assert f"| alice | graded | {alice['score']} / {alice['possible']} | 100.0% |" in summary
     assert step_summary.read_text() == summary
     assert (course / "autograder-suite" / "dist" / "01-tensors" / "autograder.zip").exists()
     # Graded as root (sudo): the summary says the protections were on.

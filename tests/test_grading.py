@@ -18,6 +18,7 @@ import pytest
 from conftest import ASSIGNMENT_NAMES, ROOT, copy_to, notebook_with_answer
 from make_examples import example_notebooks
 
+from autograder.bundle import load_bundle
 from autograder.checks import cuda_available
 from autograder.grade import grade_submissions
 from autograder.isolation import landlock_abi
@@ -103,7 +104,8 @@ def test_outputs_gradebook_results_and_feedback(releases, graded_examples, build
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert [r["submission"] for r in rows] == ["alternative", "blank", "partly_wrong",
                                                "reference"]
-    questions = [f"q{i}" for i in range(1, 17)]
+    questions = [q.name for q in load_bundle(releases["01-tensors"].bundle).questions]
+    assert len(questions) >= 16
     assert list(rows[0]) == ["submission", "status", "score", "possible", "percent",
                              *questions, "message"]
     reference = next(r for r in rows if r["submission"] == "reference")

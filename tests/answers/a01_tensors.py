@@ -831,7 +831,7 @@ x = torch.tensor([1, 2, 3])
 y = torch.tensor([4, 5, 6])
 tall = torch.vstack([m, row])
 joined = torch.hstack([x, y])
-wide = torch.cat([m, col])
+wide = torch.cat([m, col.reshape(1, -1)])  # made to fit on top, not beside
 """,
         },
         "right": {
