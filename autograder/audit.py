@@ -51,7 +51,7 @@ TODO = "TODO"
 # --- reference cells --------------------------------------------------------------------------
 
 
-def _answer_cell_index(nb: dict, question: str) -> int:
+def answer_cell_index(nb: dict, question: str) -> int:
     """The question's answer cell: the tagged cell before its ``grader.check`` cell."""
     last = None
     for index, cell in enumerate(nb["cells"]):
@@ -678,7 +678,7 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
     solution = json.loads(Path(solution_path).read_text(encoding="utf-8"))
     references = reference_answers(instructor, names)
     known = _known_names(solution)
-    index_of = {q: _answer_cell_index(solution, q) for q in names}
+    index_of = {q: answer_cell_index(solution, q) for q in names}
 
     # The reference once, unsandboxed: its values for the hard-coded mutants, and a check
     # that the instructor cells stripped of their markers are the solution's answer cells.

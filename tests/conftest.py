@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.audit import answer_cell_index  # noqa: F401 - tests import it from here
 from autograder.release import Release, build_release, find_assignments
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,21 +52,6 @@ def releases(build_root: Path) -> dict[str, Release]:
         except Exception as error:  # noqa: BLE001 - reported by the tests that need it
             built[name] = error
     return _Releases(built)
-
-
-def answer_cell_index(nb: dict, question: str) -> int:
-    """Index of the question's answer cell: the tagged cell before its grader.check cell."""
-    last = None
-    for index, cell in enumerate(nb["cells"]):
-        tags = cell.get("metadata", {}).get("tags", [])
-        if "otter_assign_solution_cell" in tags or "otter_answer_cell" in tags:
-            last = index
-        if cell["cell_type"] == "code" and "".join(cell["source"]).strip().startswith(
-                f'grader.check("{question}")'):
-            if last is None:
-                raise LookupError(f"no answer cell before grader.check({question!r})")
-            return last
-    raise LookupError(f"no grader.check({question!r}) cell")
 
 
 def notebook_with_answer(solution: Path, question: str, code: str, dest: Path) -> Path:
