@@ -271,8 +271,15 @@ def test_a_simulated_gpu_moves_to_meta_and_loads_onto_the_cpu(tmp_path):
         moved = torch.nn.Linear(2, 1).to("cuda")
         kept = torch.nn.Linear(2, 1)
         kept.load_state_dict(torch.load(path, map_location="cuda", weights_only=True))
-        assert torch.ones(2).cuda().device.type == "meta"
+        on_gpu = torch.ones(2).cuda()
+        # inside, what moved reads as a GPU's: the device prints as cuda:0
+        assert (str(on_gpu.device), on_gpu.device.type, on_gpu.is_cuda) == ("cuda:0", "cuda", True)
+        assert on_gpu.get_device() == 0 and torch.ones(2).get_device() == -1
+        assert torch.zeros(3, device=on_gpu.device).is_cuda  # made on "the GPU": meta too
+        assert str(next(moved.parameters()).device) == "cuda:0"
+        assert torch.ones(2).device.type == "cpu"
         assert torch.ones(2).to(torch.device("cuda"), torch.float16).dtype == torch.float16
+    assert on_gpu.device.type == "meta"  # outside, it holds no values
     assert checks.device_type(moved) == "meta"
     assert checks.device_type(kept) == "cpu"  # loaded, but never moved to the GPU
     assert torch.ones(2).to("cpu").device.type == "cpu"

@@ -151,13 +151,17 @@ def describe(t):
 def describe(t):
     return (t.dtype, (t.numel(),), t.device.type)
 """,
+            "str(device): 'cuda:0' on a GPU, not the type": """
+def describe(t):
+    return t.dtype, t.shape, str(t.device)
+""",
         },
         "right": {
-            "size() and str(device)": """
+            "size() and the device split at its index": """
 def describe(t):
     dtype = t.dtype
     shape = tuple(t.size())
-    return dtype, shape, str(t.device)
+    return dtype, shape, str(t.device).split(":")[0]
 """,
             "torch.device(...).type": """
 def describe(t):

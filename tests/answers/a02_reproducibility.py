@@ -108,6 +108,12 @@ VARIANTS = {
                 "    g = torch.Generator().manual_seed(seed)\n"
                 "    return torch.rand(n, generator=g)\n"
             ),
+            "global seed inside fork_rng (the prompt rules out torch.manual_seed)": (
+                "def sample_noise(seed, n):\n"
+                "    with torch.random.fork_rng(devices=[]):\n"
+                "        torch.manual_seed(seed)\n"
+                "        return torch.randn(n)\n"
+            ),
         },
         "right": {
             "generator seeded on its own line": (
@@ -115,12 +121,6 @@ VARIANTS = {
                 "    g = torch.Generator(device='cpu')\n"
                 "    g.manual_seed(seed)\n"
                 "    return torch.randn((n,), generator=g)\n"
-            ),
-            "fork_rng around a global seed": (
-                "def sample_noise(seed, n):\n"
-                "    with torch.random.fork_rng(devices=[]):\n"
-                "        torch.manual_seed(seed)\n"
-                "        return torch.randn(n)\n"
             ),
             "normal_ with a generator": (
                 "def sample_noise(seed, n):\n"

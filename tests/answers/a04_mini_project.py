@@ -534,6 +534,14 @@ def accuracy(y_pred, y_true):
 """),
             "returns only the last epoch loss": _train(_GEN, _PERM, _LOOP).replace(
                 "return epoch_losses", "return epoch_losses[-1]"),
+            "never moves the model": _train(_GEN, _PERM, _LOOP).replace(
+                "    model.to(device)\n", ""),
+            "moves the data without keeping the result": _train(_GEN, _PERM, _LOOP).replace(
+                "    X_train, y_train = X_train.to(device), y_train.to(device)\n",
+                "    X_train.to(device)\n    y_train.to(device)\n"),
+            "moves only X": _train(_GEN, _PERM, _LOOP).replace(
+                "X_train, y_train = X_train.to(device), y_train.to(device)",
+                "X_train = X_train.to(device)"),
         },
         "right": {
             "DataLoader with a seeded generator": """
@@ -648,6 +656,30 @@ def train(model, X_train, y_train, loss_fn, optimizer, epochs, batch_size=32, se
         _, labels = logits_to_predictions(logits)
     return loss, accuracy(labels, y)
 """),
+            "never moves the model": _evaluate("""
+    model.eval()
+    with torch.inference_mode():
+        logits = model(X)
+        loss = loss_fn(logits, y).item()
+        _, labels = logits_to_predictions(logits)
+    return loss, accuracy(labels, y)
+""").replace("    model.to(device)\n", ""),
+            "moves the data without keeping the result": _evaluate("""
+    model.eval()
+    with torch.inference_mode():
+        logits = model(X)
+        loss = loss_fn(logits, y).item()
+        _, labels = logits_to_predictions(logits)
+    return loss, accuracy(labels, y)
+""").replace("    X, y = X.to(device), y.to(device)\n", "    X.to(device)\n    y.to(device)\n"),
+            "moves only X": _evaluate("""
+    model.eval()
+    with torch.inference_mode():
+        logits = model(X)
+        loss = loss_fn(logits, y).item()
+        _, labels = logits_to_predictions(logits)
+    return loss, accuracy(labels, y)
+""").replace("X, y = X.to(device), y.to(device)", "X = X.to(device)"),
         },
         "right": {
             "torch.no_grad and argmax by hand": _evaluate("""

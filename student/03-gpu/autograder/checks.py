@@ -715,7 +715,7 @@ def _simulated_machine(options: dict[str, Any], record: list[Any]) -> Iterator[N
         stack.enter_context(mock.patch("torch.backends.mps.is_available", return_value=mps))
         stack.enter_context(mock.patch("torch.backends.mps.is_built", return_value=mps))
         if options.get("cuda_moves"):
-            stack.enter_context(_cuda_moves_to_meta())
+            stack.enter_context(_simulated_gpu())
         yield
 
 
@@ -728,24 +728,39 @@ def _is_cuda(location: Any) -> bool:
 
 
 @contextlib.contextmanager
-def _cuda_moves_to_meta() -> Iterator[None]:
-    """Moves to CUDA give meta tensors (no GPU needed, the values are dropped), and
-    ``torch.load`` with a CUDA ``map_location`` loads onto the CPU: what was moved to the
-    simulated GPU ends on ``meta``, what was not stays on the CPU."""
+def _simulated_gpu() -> Iterator[None]:
+    """A GPU without a GPU, for the call it is applied around: moves to CUDA give ``meta``
+    tensors (no values), which inside the call say they are on ``cuda:0`` (``.device``,
+    ``.is_cuda``, ``.get_device()``), so code that reads the device sees what a GPU machine
+    shows; tensors made with ``device=<cuda>`` are ``meta`` too; ``torch.load`` with a CUDA
+    ``map_location`` loads onto the CPU. After the call, what
+    was moved to the GPU is on ``meta`` and what was not is still on the CPU."""
     from unittest import mock
 
     from torch.overrides import TorchFunctionMode
 
-    class CudaAsMeta(TorchFunctionMode):
+    on_gpu = torch.device("cuda", 0)
+
+    class SimulatedGpu(TorchFunctionMode):
         def __torch_function__(self, func: Any, types: Any, args: Any = (),
                                kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
+            owner = getattr(func, "__self__", None)  # a property's getter: its descriptor
+            if owner is torch.Tensor.device:
+                device = func(*args, **kwargs)
+                return on_gpu if device.type == "meta" else device
+            if owner is torch.Tensor.is_cuda:
+                return args[0].device.type in ("cuda", "meta")
+            if func is torch.Tensor.get_device and args[0].device.type == "meta":
+                return 0
             if func is torch.Tensor.cuda:
                 return args[0].to("meta")
             if func is torch.Tensor.to:
                 device, dtype, _, _ = torch._C._nn._parse_to(*args[1:], **kwargs)
                 if device is not None and device.type == "cuda":
                     return args[0].to(device="meta", dtype=dtype)
+            elif _is_cuda(kwargs.get("device")):  # torch.zeros(..., device=x.device)
+                kwargs = {**kwargs, "device": "meta"}
             return func(*args, **kwargs)
 
     real_load = torch.load
@@ -754,7 +769,7 @@ def _cuda_moves_to_meta() -> Iterator[None]:
         return real_load(f, "cpu" if _is_cuda(map_location) else map_location, *args,
                          **kwargs)
 
-    with mock.patch("torch.load", load), CudaAsMeta():
+    with mock.patch("torch.load", load), SimulatedGpu():
         yield
 
 
@@ -802,21 +817,7 @@ def _matmul_clock(options: dict[str, Any], events: list[Any]) -> Iterator[None]:
     class Clocked(TorchFunctionMode):
         def __torch_function__(self, func: Any, types: Any, args: Any = (),
                                kwargs: Any = None) -> Any:
-            kwargs = kwargs or {}
-            if simulate_cuda:  # "cuda" tensors are meta tensors that say they are on cuda:0
-                owner = getattr(func, "__self__", None)
-                if owner is torch.Tensor.device:
-                    device = func(*args, **kwargs)
-                    return torch.device("cuda", 0) if device.type == "meta" else device
-                if owner is torch.Tensor.is_cuda:
-                    return args[0].device.type in ("cuda", "meta")
-                if func is torch.Tensor.cuda:
-                    return args[0].to("meta")
-                if func is torch.Tensor.to:
-                    device, dtype, _, _ = torch._C._nn._parse_to(*args[1:], **kwargs)
-                    if device is not None and device.type == "cuda":
-                        return args[0].to(device="meta", dtype=dtype)
-            result = func(*args, **kwargs)
+            result = func(*(args or ()), **(kwargs or {}))
             if getattr(func, "__name__", "") in _MATMULS:
                 matmuls[0] += 1
                 events.append("matmul")
@@ -831,6 +832,7 @@ def _matmul_clock(options: dict[str, Any], events: list[Any]) -> Iterator[None]:
             stack.enter_context(mock.patch("torch.cuda.is_available", return_value=True))
             stack.enter_context(mock.patch("torch.cuda.synchronize",
                                            side_effect=lambda *a, **k: events.append("sync")))
+            stack.enter_context(_simulated_gpu())
         stack.enter_context(Clocked())
         yield
 
@@ -876,7 +878,8 @@ def simulated_machine(*, cuda: bool, mps: bool = False, cuda_moves: bool = False
     """Student code called inside sees ``torch.cuda.is_available()`` (and MPS's
     ``is_available``/``is_built``) answer as given. With ``cuda_moves``, moving a tensor or a
     model to ``"cuda"`` works without a GPU: it ends on the ``meta`` device (values dropped),
-    and ``torch.load(..., map_location=<cuda>)`` loads onto the CPU; so after the call, what
+    which student code sees as ``cuda:0`` (so does a ``meta`` tensor a check passes in), and
+    ``torch.load(..., map_location=<cuda>)`` loads onto the CPU; so after the call, what
     was moved to the GPU is on ``meta`` and what was not is still on the CPU."""
     return _instrument("simulated_machine", {"cuda": bool(cuda), "mps": bool(mps),
                                              "cuda_moves": bool(cuda_moves)})
