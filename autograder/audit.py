@@ -640,8 +640,8 @@ def _probe(notebooks: list[dict], bundle_path: Path, questions: list[str],
            timeout: float) -> list[dict[str, Any]]:
     """Run notebooks (trusted: the instructor's, with one change) in one helper process."""
     with tempfile.TemporaryDirectory(prefix="audit-probe-") as folder:
-        request = Path(folder) / "request.json"
-        request.write_text(json.dumps({"bundle": str(bundle_path), "runs": [
+        request = Path(folder) / "request.json"  # the helper runs in `folder`: absolute paths
+        request.write_text(json.dumps({"bundle": str(Path(bundle_path).resolve()), "runs": [
             {"notebook": nb, "question": q} for nb, q in zip(notebooks, questions, strict=True)]}))
         try:
             done = subprocess.run([sys.executable, str(PROBE), str(request)],
@@ -688,6 +688,10 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
     say("running the reference")
     [reference_run] = _probe([reference_nb], bundle_path, ["*values*"], timeout=600)
     literals = reference_run.get("values", {})
+    if "error" in reference_run:  # no hard-coded-value mutants then: say so
+        report_errors = [f"running the reference: {reference_run['error']}"]
+    else:
+        report_errors = []
 
     mutants: list[Mutant] = []
     for q in names:
@@ -696,7 +700,8 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
                             _hard_coded(literals.get(q, {}), q, source))
         mutants += select(made, budget, seed)
     say(f"grading {len(mutants)} mutants")
-    report = AuditReport(bundle.assignment, budget, seed, {q: QuestionAudit() for q in names})
+    report = AuditReport(bundle.assignment, budget, seed, {q: QuestionAudit() for q in names},
+                         errors=report_errors)
     with tempfile.TemporaryDirectory(prefix="audit-") as scratch:
         root = Path(scratch) / "mutants"
         root.mkdir()
@@ -733,8 +738,13 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
         probed = _probe([_notebook_with(reference_nb, index_of[m.question], m.source)
                          for m, _ in survivors], bundle_path, [m.question for m, _ in survivors],
                         timeout=1800)
+        for question, seen in references_seen.items():
+            if "error" in seen:
+                report.errors.append(f"probing the reference for {question}: {seen['error']}")
         for (mutant, passed), seen in zip(survivors, probed, strict=True):
             entry = {**mutant.to_json(), "passed": passed}
+            if "error" in seen:  # not probed: it stays a survivor, and the report says why
+                report.errors.append(f"probing {mutant.question} {mutant.id}: {seen['error']}")
             reference_fp = references_seen[mutant.question].get("fingerprint")
             same = reference_fp is not None and seen.get("fingerprint") == reference_fp
             target = report.questions[mutant.question]

@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -243,7 +244,17 @@ def _fingerprint(bundle: Bundle, path: Path, limits: Limits) -> str:
     return digest.hexdigest()
 
 
-SLOTS_DIR = Path(tempfile.gettempdir()) / ".autograder-slots"
+def _slots_dir() -> Path:
+    """This user's folder of slot locks: one per uid, so that a folder another user made first
+    (root's, or a planted one) neither blocks a run nor takes its locks."""
+    folder = Path(tempfile.gettempdir()) / f".autograder-slots-{os.getuid()}"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    info = folder.lstat()
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mode & 0o077:
+        raise AutograderError(
+            f"{folder} is not a private folder of this user (uid {os.getuid()}): remove it, "
+            "or set TMPDIR to a folder of your own")
+    return folder
 
 
 @contextlib.contextmanager
@@ -253,12 +264,12 @@ def _slots(count: int) -> Iterator[list[int]]:
     Two grading runs at once (parallel release builds, two CI jobs) must not share a sandbox
     uid: a worker's clean-up kills every process of its uid.
     """
-    SLOTS_DIR.mkdir(mode=0o700, exist_ok=True)
+    folder = _slots_dir()
     held: list[tuple[int, int]] = []
     try:
         slot = 0
         while len(held) < count:
-            fd = os.open(SLOTS_DIR / f"{slot}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            fd = os.open(folder / f"{slot}.lock", os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o600)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 held.append((slot, fd))

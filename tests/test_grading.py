@@ -398,3 +398,21 @@ def test_a_raising_student_function_is_named_in_public_and_hidden_checks(release
     assert f"`describe(torch.zeros(2, 3))` {error}" in feedback
     assert all(f"{error}" in message for message in checks.values()), checks
     assert all(message.startswith("`describe(") for message in checks.values()), checks
+
+
+def test_a_slot_folder_others_can_write_to_is_refused_with_a_message(tmp_path, monkeypatch):
+    import tempfile
+
+    from autograder import grade
+    from autograder.errors import AutograderError
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    planted = tmp_path / f".autograder-slots-{os.getuid()}"
+    planted.mkdir()
+    planted.chmod(0o777)  # made by someone else, or open to them: its locks cannot be trusted
+    with pytest.raises(AutograderError, match="not a private folder of this user"):
+        with grade.worker_pool(1):
+            pass
+    planted.chmod(0o700)
+    with grade._slots(2) as slots, grade._slots(1) as more:
+        assert (slots, more) == ([0, 1], [2])  # held slots are not handed out twice
