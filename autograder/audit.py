@@ -495,6 +495,7 @@ class QuestionAudit:
     killed: int = 0
     survived: list[dict[str, Any]] = field(default_factory=list)
     equivalent: list[dict[str, Any]] = field(default_factory=list)
+    killed_ids: set[str] = field(default_factory=set)  # so that a record can forget them
 
     def to_json(self) -> dict[str, Any]:
         return {"mutants": self.mutants, "killed": self.killed, "survived": self.survived,
@@ -583,10 +584,13 @@ def unrecorded(report: AuditReport, record: dict[str, Any]) -> list[str]:
 
 def updated_record(report: AuditReport, record: dict[str, Any]) -> dict[str, Any]:
     """The record with this run's full-marks mutants added (reasons kept; new survivors get
-    TODO, new suspected equivalents a default reason to be checked)."""
+    TODO, new suspected equivalents a default reason to be checked) and the mutants this run
+    killed taken out (a test now catches them)."""
     questions = {name: dict(entries) for name, entries in record.get("questions", {}).items()}
     for name, audit in report.questions.items():
         listed = questions.setdefault(name, {})
+        for killed in audit.killed_ids & set(listed):
+            del listed[killed]
         for kind, entries in (("survived", audit.survived), ("equivalent", audit.equivalent)):
             for entry in entries:
                 default = TODO if kind == "survived" else \
@@ -727,6 +731,7 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
         scored = next((q for q in result.questions if q.name == mutant.question), None)
         if result.status != "graded" or scored is None or scored.score < scored.possible:
             audit.killed += 1
+            audit.killed_ids.add(mutant.id)
         else:
             survivors.append((mutant, [c.name for c in scored.checks if c.outcome == "passed"]))
     if survivors:

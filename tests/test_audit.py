@@ -72,6 +72,10 @@ def test_the_record_lists_every_full_marks_mutant_with_a_reason():
     assert unrecorded(report, record)  # TODO is not a reason
     record["questions"]["q1"]["abc"]["reason"] = "x is never read"
     assert not unrecorded(report, record)
+    # once a test kills it, the next update takes it out of the record
+    later = AuditReport("x", 3, 0, {"q1": QuestionAudit(mutants=2, killed=2,
+                                                        killed_ids={"abc", "def"})})
+    assert updated_record(later, record)["questions"]["q1"] == {}
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENT_NAMES)

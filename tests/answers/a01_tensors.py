@@ -709,6 +709,10 @@ def fix_batch(t, device):
 def fix_batch(t, device):
     return t.unsqueeze(1).to(device=device, dtype=torch.float32)
 """,
+            "view, which fails on a tensor that is not contiguous": """
+def fix_batch(t, device):
+    return t.view(-1, 1).to(device=device, dtype=torch.float32)
+""",
         },
         "right": {
             "float, flatten, unsqueeze, to": """
@@ -718,10 +722,10 @@ def fix_batch(t, device):
     t = t.to(device)
     return t
 """,
-            "to device first, then view": """
+            "to device first, then flatten and view": """
 def fix_batch(t, device):
     moved = t.to(torch.device(device))
-    return moved.type(torch.float32).view(moved.numel(), 1)
+    return moved.type(torch.float32).flatten().view(moved.numel(), 1)
 """,
         },
     },

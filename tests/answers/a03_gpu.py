@@ -323,6 +323,20 @@ def load_checkpoint(path, device):
     },
     "q8": {
         "wrong": {
+            "moves the inputs without keeping the result": '''
+def time_matmul(a, b, device, repeats):
+    a.to(device)
+    b.to(device)
+    a @ b
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize()
+    return (time.perf_counter() - start) / repeats
+''',
             "synchronises whenever CUDA is available": '''
 def time_matmul(a, b, device, repeats):
     a = a.to(device)

@@ -820,7 +820,9 @@ def _matmul_clock(options: dict[str, Any], events: list[Any]) -> Iterator[None]:
             result = func(*(args or ()), **(kwargs or {}))
             if getattr(func, "__name__", "") in _MATMULS:
                 matmuls[0] += 1
-                events.append("matmul")
+                off_gpu = simulate_cuda and any(
+                    isinstance(a, torch.Tensor) and a.device.type == "cpu" for a in args)
+                events.append("matmul on the CPU" if off_gpu else "matmul")
             return result
 
     names = getattr(function, "__globals__", {})
@@ -896,7 +898,8 @@ def matmul_clock(function: Any, *, simulate_cuda: bool = False
     """A clock on which every matrix multiplication takes one second, for timing code:
     ``time.perf_counter`` (also as a name in ``function``'s module) reads it. Yields the list of
     events, in order: ``"clock"`` (a read), ``"matmul"``, and with ``simulate_cuda`` (CUDA
-    reported available, ``.to("cuda")`` gives tensors on a simulated ``cuda:0``) ``"sync"``
-    for ``torch.cuda.synchronize()``."""
+    reported available, the simulated GPU of ``simulated_machine(cuda=True, cuda_moves=True)``)
+    ``"sync"`` for ``torch.cuda.synchronize()`` and ``"matmul on the CPU"`` for a
+    multiplication of tensors that were not moved to the GPU."""
     return _instrument("matmul_clock", {"function": function,
                                         "simulate_cuda": bool(simulate_cuda)})
