@@ -84,7 +84,8 @@ def test_no_new_survivors(releases, assignment, tmp_path, monkeypatch):
     folder = ASSIGNMENTS / assignment
     # the bundle as the CLI passes it, relative to the working folder (the probe runs elsewhere)
     monkeypatch.chdir(release.bundle.parent)
-    report = run_audit(folder, Path(release.bundle.name), release.solution, budget=BUDGET, workers=2)
+    report = run_audit(folder, Path(release.bundle.name), release.solution, budget=BUDGET,
+                       workers=2)
     (tmp_path / "audit.json").write_text(json.dumps(report.to_json(), indent=1))
     assert not report.errors, report.errors
     assert report.mutants > 0
