@@ -12,7 +12,9 @@ instructor's code, one token changed), in one warm helper process, and the quest
 on them with every ``call(...)`` and every test argument fingerprinted. A survivor whose
 fingerprints all equal the reference's computes the same values on every input the tests use:
 a *suspected equivalent*, which no test of this kind can kill; the others are real survivors
-(a test gap). Cheaper, source-level: mutants identical to the reference after parsing, or to
+(a test gap). On a grader without a GPU, a mutant that changes device code (a ``.to(...)`` or
+``device=`` dropped, a ``torch.cuda`` call) is never called equivalent: there every move is to
+the CPU and a no-op, so equal values there say nothing about a GPU machine. Cheaper, source-level: mutants identical to the reference after parsing, or to
 an earlier mutant, are never made.
 
 The syntax-tree work uses the standard library's ``ast``: mutation sites are nodes of the parsed
@@ -436,6 +438,22 @@ class Mutant:
         return {"id": self.id, "operator": self.operator, "what": self.what, "diff": self.diff}
 
 
+_MOVE_TOKENS = {"to", "cuda", "device", "map_location"}
+
+
+def changes_device_code(mutant: Mutant) -> bool:
+    """Whether the mutant removes or changes device code: a ``.to(...)``/``.cuda()`` call, a
+    ``torch.cuda`` call, a ``device``, a ``map_location`` (the tokens its diff takes away)."""
+    if mutant.operator == "device-move-dropped":
+        return True
+    lines = mutant.diff.splitlines()
+    removed = re.findall(r"\w+|\S", "\n".join(ln[1:] for ln in lines if ln.startswith("-")))
+    added = re.findall(r"\w+|\S", "\n".join(ln[1:] for ln in lines if ln.startswith("+")))
+    matcher = difflib.SequenceMatcher(a=removed, b=added, autojunk=False)
+    return any(set(removed[i1:i2]) & _MOVE_TOKENS
+               for tag, i1, i2, _, _ in matcher.get_opcodes() if tag != "equal")
+
+
 def short_diff(before: str, after: str) -> str:
     lines = [ln for ln in difflib.unified_diff(before.split("\n"), after.split("\n"),
                                                 lineterm="", n=0)
@@ -671,6 +689,7 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
               progress: Callable[[str], None] | None = None) -> AuditReport:
     """Audit one built assignment: mutate, grade in one batch, probe the survivors."""
     from autograder.bundle import load_bundle
+    from autograder.checks import cuda_available
     from autograder.grade import grade_submissions
     from autograder.release import find_instructor_notebook
 
@@ -736,6 +755,7 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
             survivors.append((mutant, [c.name for c in scored.checks if c.outcome == "passed"]))
     if survivors:
         say(f"probing {len(survivors)} survivors")
+        no_gpu = not cuda_available()
         runs = [reference_nb] * len({m.question for m, _ in survivors})
         asked = sorted({m.question for m, _ in survivors})
         references_seen = dict(zip(asked, _probe(runs, bundle_path, asked, timeout=900),
@@ -751,7 +771,8 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
             if "error" in seen:  # not probed: it stays a survivor, and the report says why
                 report.errors.append(f"probing {mutant.question} {mutant.id}: {seen['error']}")
             reference_fp = references_seen[mutant.question].get("fingerprint")
-            same = reference_fp is not None and seen.get("fingerprint") == reference_fp
+            same = reference_fp is not None and seen.get("fingerprint") == reference_fp and \
+                not (no_gpu and changes_device_code(mutant))
             target = report.questions[mutant.question]
             (target.equivalent if same else target.survived).append(entry)
     report.seconds = time.monotonic() - began

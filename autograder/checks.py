@@ -733,8 +733,8 @@ def _simulated_gpu() -> Iterator[None]:
     tensors (no values), which inside the call say they are on ``cuda:0`` (``.device``,
     ``.is_cuda``, ``.get_device()``), so code that reads the device sees what a GPU machine
     shows; tensors made with ``device=<cuda>`` are ``meta`` too; ``torch.load`` with a CUDA
-    ``map_location`` loads onto the CPU. After the call, what
-    was moved to the GPU is on ``meta`` and what was not is still on the CPU."""
+    ``map_location`` loads onto the CPU. After the call, what was moved to the GPU is on
+    ``meta`` and what was not is still on the CPU."""
     from unittest import mock
 
     from torch.overrides import TorchFunctionMode

@@ -14,6 +14,7 @@ from conftest import ASSIGNMENT_NAMES, ASSIGNMENTS
 from autograder.audit import (
     AuditReport,
     QuestionAudit,
+    changes_device_code,
     make_mutants,
     read_record,
     run_audit,
@@ -52,6 +53,21 @@ def test_operators_cover_the_beginner_mistakes():
     dropped = next(m for m in mutants if m.operator == "device-move-dropped")
     assert dropped.diff == ("-    x = t.to(device).reshape(2, 3).clone()\n"
                             "+    x = t.reshape(2, 3).clone()")
+
+
+def test_on_a_cpu_a_changed_move_is_never_called_equivalent():
+    # on a machine without a GPU every move is a no-op: equal values there prove nothing
+    mutants = {(m.operator, m.what): m for m in make_mutants("q1", CELL, set(range(2, 7)),
+                                                             {"x_train", "x_test"})}
+    moved = [m for m in mutants.values() if changes_device_code(m)]
+    assert [m.operator for m in moved] == ["device-move-dropped"]
+    # the same line, another change: not a move
+    assert not changes_device_code(mutants[("reshape-view", "reshape -> view")])
+    assert not changes_device_code(mutants[("copy-dropped", ".clone() dropped")])
+    dropped_keyword = next(m for m in make_mutants(
+        "q1", 'def g(m, device):\n    return torch.load("m.pt", map_location=device)\n', {2},
+        set()) if m.operator == "keyword-dropped")
+    assert changes_device_code(dropped_keyword), dropped_keyword.diff
 
 
 def test_selection_is_seeded_and_a_budget_is_a_prefix():
