@@ -14,8 +14,9 @@ fingerprints all equal the reference's computes the same values on every input t
 a *suspected equivalent*, which no test of this kind can kill; the others are real survivors
 (a test gap). On a grader without a GPU, a mutant that changes device code (a ``.to(...)`` or
 ``device=`` dropped, a ``torch.cuda`` call) is never called equivalent: there every move is to
-the CPU and a no-op, so equal values there say nothing about a GPU machine. Cheaper, source-level: mutants identical to the reference after parsing, or to
-an earlier mutant, are never made.
+the CPU and a no-op, so equal values there say nothing about a GPU machine. Cheaper,
+source-level: mutants identical to the reference after parsing, or to an earlier mutant, are
+never made.
 
 The syntax-tree work uses the standard library's ``ast``: mutation sites are nodes of the parsed
 cell, a mutant replaces exactly the source span of one node with ``ast.unparse`` of its
