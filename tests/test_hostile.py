@@ -85,16 +85,16 @@ random_tensor = torch.rand(3, 4)
 torch.manual_seed(7)
 image = torch.rand(size=(3, 28, 28))
 """
-# Right on the CPU, wrong elsewhere: test_q4_meta fails. The tests call it: attacks that run
-# while the tests run wrap this.
+# Right on the CPU, wrong elsewhere: test_q4_other_devices fails. The tests call it: attacks
+# that run while the tests run wrap this.
 WRONG_DESCRIBE = "(t.dtype, t.shape, 'cpu')"
 Q4_WRONG = f"def describe(t):\n    return {WRONG_DESCRIBE}\n"
 # Ignores its device: test_q16_meta_device (2 points) fails.
 WRONG_FIX_BATCH = "t.reshape(-1, 1).to(torch.float32)"
 Q16_WRONG = f"def fix_batch(t, device):\n    return {WRONG_FIX_BATCH}\n"
 WRONG_ANSWERS = {"q1": Q1_DECOY, "q2": Q2_WRONG_SEED, "q4": Q4_WRONG, "q16": Q16_WRONG}
-FAILED_IN_CONTROL = {"test_q1_values", "test_q2_random_tensor", "test_q4_meta",
-                     "test_q16_meta_device"}
+FAILED_IN_CONTROL = {"test_q1_values", "test_q2_random_tensor",
+                     "test_q4_other_devices", "test_q16_meta_device"}
 
 # --- pieces pasted into hostile cells ----------------------------------------------------------
 
