@@ -107,6 +107,16 @@ def _evaluate(body):
     )
 
 
+_EVALUATE = """
+    model.eval()
+    with torch.inference_mode():
+        logits = model(X)
+        loss = loss_fn(logits, y).item()
+        _, labels = logits_to_predictions(logits)
+    return loss, accuracy(labels, y)
+"""
+
+
 def _run(lines):
     return lines + "\n" + Q10_TAIL
 
@@ -656,30 +666,11 @@ def train(model, X_train, y_train, loss_fn, optimizer, epochs, batch_size=32, se
         _, labels = logits_to_predictions(logits)
     return loss, accuracy(labels, y)
 """),
-            "never moves the model": _evaluate("""
-    model.eval()
-    with torch.inference_mode():
-        logits = model(X)
-        loss = loss_fn(logits, y).item()
-        _, labels = logits_to_predictions(logits)
-    return loss, accuracy(labels, y)
-""").replace("    model.to(device)\n", ""),
-            "moves the data without keeping the result": _evaluate("""
-    model.eval()
-    with torch.inference_mode():
-        logits = model(X)
-        loss = loss_fn(logits, y).item()
-        _, labels = logits_to_predictions(logits)
-    return loss, accuracy(labels, y)
-""").replace("    X, y = X.to(device), y.to(device)\n", "    X.to(device)\n    y.to(device)\n"),
-            "moves only X": _evaluate("""
-    model.eval()
-    with torch.inference_mode():
-        logits = model(X)
-        loss = loss_fn(logits, y).item()
-        _, labels = logits_to_predictions(logits)
-    return loss, accuracy(labels, y)
-""").replace("X, y = X.to(device), y.to(device)", "X = X.to(device)"),
+            "never moves the model": _evaluate(_EVALUATE).replace("    model.to(device)\n", ""),
+            "moves the data without keeping the result": _evaluate(_EVALUATE).replace(
+                "    X, y = X.to(device), y.to(device)\n", "    X.to(device)\n    y.to(device)\n"),
+            "moves only X": _evaluate(_EVALUATE).replace("X, y = X.to(device), y.to(device)",
+                                                         "X = X.to(device)"),
         },
         "right": {
             "torch.no_grad and argmax by hand": _evaluate("""
