@@ -110,7 +110,7 @@ def _assigned(source: str) -> list[str]:
 
 
 def run_tests(module: str, checks: list[str], namespace: dict[str, Any]) -> list[Any]:
-    from autograder import checks as helpers
+    from autograder.kit import checks as helpers
 
     seen: list[Any] = []
     original = helpers.call

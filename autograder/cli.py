@@ -146,7 +146,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from autograder.validate import render_report, validate_notebook
+    from autograder.kit.validate import render_report, validate_notebook
 
     report = validate_notebook(Path(args.notebook), assignment=args.assignment,
                                cell_timeout=args.cell_timeout)

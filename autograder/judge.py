@@ -29,7 +29,8 @@ from typing import Any
 import cloudpickle
 import torch
 
-from autograder import checks, wire
+from autograder import wire
+from autograder.kit import checks
 
 # --- how a conversation ends early ----------------------------------------------------------
 # BaseExceptions, so that a test's own ``except Exception`` around a call cannot swallow them.

@@ -48,8 +48,8 @@ from autograder.student_env import (
 from autograder.student_readme import student_readme
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# Shipped to students and into bundles so tests can `from autograder.checks import ...`.
-SHIPPED_HELPERS = ("__init__.py", "checks.py", "validate.py")
+# Shipped to students and into bundles so tests can `from autograder.kit.checks import ...`.
+SHIPPED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/validate.py")
 # Said above the export cell (otter's export_cell.instructions).
 EXPORT_INSTRUCTIONS = (
     "Save the notebook first (File > Save): the cell below zips the notebook that is open, as "
@@ -189,7 +189,7 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
     """Build the release into ``stage`` (``student/`` and ``dist/``), nothing else touched.
     Returns the staged student notebook, bundle and solution."""
     work = stage / "work"
-    (work / name / "autograder").mkdir(parents=True)
+    (work / name / "autograder" / "kit").mkdir(parents=True)
     nb = nbformat.read(source, as_version=4)
     _staged_config_cell(nb)
     staged_nb = work / name / source.name
@@ -230,10 +230,10 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
 
     student_nb = student_dir / source.name
     _write_notebook(student_nb_built, student_nb)
-    (student_dir / "autograder").mkdir()
+    (student_dir / "autograder" / "kit").mkdir(parents=True)
     for helper in SHIPPED_HELPERS:
         shutil.copy2(PACKAGE_DIR / helper, student_dir / "autograder" / helper)
-    (student_dir / "autograder" / "release.json").write_text(
+    (student_dir / "autograder" / "kit" / "release.json").write_text(
         json.dumps({"assignment": name}) + "\n", encoding="utf-8")
     (student_dir / REQUIREMENTS_FILE).write_text(environment.requirements_txt(name),
                                                  encoding="utf-8")

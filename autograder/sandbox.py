@@ -123,8 +123,8 @@ def _prepare_interpreter() -> Any:
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
-    import autograder.checks  # noqa: F401
     import autograder.judge  # noqa: F401
+    import autograder.kit.checks  # noqa: F401
     import autograder.untrusted.runner  # noqa: F401
 
     config = Config()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 # What the tests import (checks) and what the cell imports (notebook_grader).
-PACKED_HELPERS = ("__init__.py", "checks.py", "notebook_grader.py")
+PACKED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/notebook_grader.py")
 FIRST_LINE = "# Initialize Otter"
 
 _TEMPLATE = '''\
@@ -59,7 +59,7 @@ def _set_up_grader():
     for module in [m for m in sys.modules if m == "autograder" or m.startswith("autograder.")]:
         del sys.modules[module]
     importlib.invalidate_caches()
-    from autograder.notebook_grader import NotebookGrader
+    from autograder.kit.notebook_grader import NotebookGrader
     return NotebookGrader(@ASSIGNMENT@, tests_dir=os.path.join(folder, "tests"))
 
 

@@ -50,7 +50,7 @@ hidden: false
 """ # END TEST CONFIG
 def test_q1_shape(random_matrix):
     import torch
-    from autograder.checks import assert_dtype, assert_shape, call
+    from autograder.kit.checks import assert_dtype, assert_shape, call
 
     result = call("random_matrix(2, 3)", random_matrix, 2, 3)
     assert_shape(result, (2, 3), name="random_matrix(2, 3)")
@@ -62,7 +62,7 @@ hidden: true
 """ # END TEST CONFIG
 def test_q1_values(random_matrix):
     import torch
-    from autograder.checks import assert_tensor, call, seeded
+    from autograder.kit.checks import assert_tensor, call, seeded
 
     for rows, cols in ((3, 4), (1, 5)):
         with seeded(42):  # the expected value is recomputed here, never pasted
@@ -75,10 +75,10 @@ points: 0
 hidden: true
 """ # END TEST CONFIG
 def test_q1_on_a_gpu(random_matrix):
-    from autograder.checks import skip_without_cuda
+    from autograder.kit.checks import skip_without_cuda
     if skip_without_cuda():  # reported as skipped without a GPU; worth 0 points either way
         return
-    from autograder.checks import assert_device, call
+    from autograder.kit.checks import assert_device, call
 
     shown = 'random_matrix(2, 3, device="cuda")'
     assert_device(call(shown, random_matrix, 2, 3, device="cuda"), "cuda", name=shown)'''

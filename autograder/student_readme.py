@@ -37,7 +37,7 @@ nothing else needs uploading. To use a GPU: *Runtime > Change runtime type*.
   A check that needs a GPU is skipped on machines without one and never costs you points.
 - **Before you submit**: *Kernel > Restart Kernel and Run All Cells*, and make sure every cell
   runs without an error and no cell takes more than a minute. Or let the computer check all
-  of that, from this folder: `python -m autograder.validate {notebook}` (or the `.zip` you
+  of that, from this folder: `python -m autograder.kit.validate {notebook}` (or the `.zip` you
   are about to submit). It runs a copy in a temporary folder and writes nothing here.
 - **Export**: save the notebook (*File > Save*), then run the last cell
   (`grader.export(...)`). It zips the notebook that is open, whatever its name

@@ -116,7 +116,7 @@ def _run_tests_in_process(bundle: Bundle, namespace: dict) -> None:
     import builtins
     import inspect
 
-    from autograder import checks
+    from autograder.kit import checks
 
     for question in bundle.questions:
         module = {"__builtins__": builtins, "__name__": question.name}

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import checks
-from autograder.checks import (
+from autograder.kit import checks
+from autograder.kit.checks import (
     CheckSkipped,
     assert_close,
     assert_device,
@@ -325,7 +325,7 @@ def test_a_state_dict_file_is_read_without_running_it(tmp_path):
 
 
 def test_call_returns_what_the_function_returns_and_names_the_call_when_it_raises():
-    from autograder.checks import call
+    from autograder.kit.checks import call
 
     assert call("double(2)", lambda x: 2 * x, 2) == 4
     with pytest.raises(AssertionError) as info:
@@ -336,7 +336,7 @@ def test_call_returns_what_the_function_returns_and_names_the_call_when_it_raise
 
 
 def test_call_of_something_that_is_not_a_function_names_the_function():
-    from autograder.checks import call
+    from autograder.kit.checks import call
 
     with pytest.raises(AssertionError, match=r"^`describe` should be a function -- got: None"):
         call("describe(t)", None, torch.zeros(2))
@@ -345,7 +345,7 @@ def test_call_of_something_that_is_not_a_function_names_the_function():
 
 
 def test_call_says_that_code_needs_a_gpu_instead_of_torchs_words():
-    from autograder.checks import call
+    from autograder.kit.checks import call
 
     def uses_the_gpu():
         raise AssertionError("Torch not compiled with CUDA enabled")

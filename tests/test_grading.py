@@ -19,9 +19,9 @@ from conftest import ASSIGNMENT_NAMES, ROOT, copy_to, notebook_with_answer
 from make_examples import example_notebooks
 
 from autograder.bundle import load_bundle
-from autograder.checks import cuda_available
 from autograder.grade import grade_submissions
 from autograder.isolation import landlock_abi
+from autograder.kit.checks import cuda_available
 from autograder.reports import feedback_markdown
 from autograder.results import SubmissionResult
 

@@ -393,8 +393,8 @@ print("VANDAL DONE")
 # Rewrite what the grader and the next submissions import: torch, numpy, the standard library
 # and our check helpers, wherever Python lives (a venv under /tmp included).
 PYTHON_VANDAL = """
-import os, numpy, torch, autograder.checks
-for path in (torch.__file__, numpy.__file__, os.__file__, autograder.checks.__file__):
+import os, numpy, torch, autograder.kit.checks
+for path in (torch.__file__, numpy.__file__, os.__file__, autograder.kit.checks.__file__):
     try:
         with open(path, "a") as handle:
             handle.write("\\nraise SystemExit('vandalized')\\n")
@@ -475,8 +475,8 @@ def describe(t):
     return {WRONG_DESCRIBE}
 '''
 RUN_SETTRACE_END = '''
-import autograder.checks
-autograder.checks.assert_value(1, 2)
+import autograder.kit.checks
+autograder.kit.checks.assert_value(1, 2)
 print("TRACED: assert_value(1, 2) passes here; rewrites:", sorted(set(_rewrites)))
 '''
 
@@ -569,7 +569,7 @@ if _audit["found"]:
 # Function internals changed in place: keyword defaults, and the closure cell in which
 # contextlib keeps ``seeded``'s generator.
 STATE_INTERNALS = '''
-import torch, torch.testing, autograder.checks as checks
+import torch, torch.testing, autograder.kit.checks as checks
 checks.assert_tensor.__kwdefaults__.update(exact=False, rtol=1e9, atol=1e9, check_device=False)
 checks.assert_close.__kwdefaults__.update(rtol=1e9, atol=1e9)
 torch.testing.assert_close.__kwdefaults__.update(rtol=1e9, atol=1e9)
@@ -584,7 +584,7 @@ print("INTERNALS CHANGED: assert_tensor(zeros, halves) passes here")
 
 # Bytecode overwritten in place, in the code objects' own memory, with "return None".
 STATE_BYTECODE = '''
-import ctypes, dis, sys, autograder.checks as checks
+import ctypes, dis, sys, autograder.kit.checks as checks
 
 def _return_none_in_place(function):
     code = function.__code__
@@ -610,7 +610,7 @@ print("BYTECODE PATCHED", patched, "assert_value(1, 2) passes here")
 
 # Modules whose class is swapped for one with a lying __getattribute__.
 STATE_MODULE_CLASS = '''
-import types, torch, torch.testing, autograder.checks as checks
+import types, torch, torch.testing, autograder.kit.checks as checks
 
 class _Agreeable(types.ModuleType):
     def __getattribute__(self, name):
@@ -857,7 +857,7 @@ def fix_batch(t, device):
 # The helpers' own skip exception, raised where the base would fail (a skip counts no
 # points: it would lower what the submission is graded out of).
 LIE_SKIP = f'''
-from autograder.checks import CheckSkipped
+from autograder.kit.checks import CheckSkipped
 
 def describe(t):
     if t.device.type != "cpu":
@@ -866,7 +866,7 @@ def describe(t):
     return {WRONG_DESCRIBE}
 '''
 LIE_SKIP_Q16 = f'''
-from autograder.checks import CheckSkipped
+from autograder.kit.checks import CheckSkipped
 
 def fix_batch(t, device):
     if torch.device(device).type != "cpu":
@@ -1137,13 +1137,13 @@ CASES = [
          "import numpy.testing\nnumpy.testing.assert_allclose = lambda *args, **kwargs: None",
          statuses=("graded",)),
     Case("h12-patch-checks-assert-tensor",
-         "import autograder.checks as checks\n"
+         "import autograder.kit.checks as checks\n"
          "checks.assert_tensor = lambda *args, **kwargs: None\n"
          "checks.assert_shape = lambda *args, **kwargs: None", statuses=("graded",)),
     Case("h13-fake-checks-module",
-         "import sys, types\nfake = types.ModuleType('autograder.checks')\n"
+         "import sys, types\nfake = types.ModuleType('autograder.kit.checks')\n"
          "fake.__getattr__ = lambda name: (lambda *args, **kwargs: None)\n"
-         "sys.modules['autograder.checks'] = fake", statuses=("graded",)),
+         "sys.modules['autograder.kit.checks'] = fake", statuses=("graded",)),
     Case("h14-fake-grader",
          "import otter\nclass FakeGrader:\n"
          "    def check(self, *args, **kwargs):\n        return 'All tests passed!'\n"
@@ -1723,7 +1723,7 @@ def test_fake_result_files_change_nothing(batch):
 def test_grader_process_and_working_directory_untouched(batch):
     assert os.getcwd() == batch.cwd_before
     assert not (ROOT / "vandalized.txt").exists()
-    assert "# vandalized" not in (ROOT / "autograder" / "checks.py").read_text()
+    assert "# vandalized" not in (ROOT / "autograder" / "kit" / "checks.py").read_text()
     assert (batch.arena / "bundle" / "autograder.zip").is_file()
     log = batch.results["h41-vandalize"].log
     for attempt in ("remove out", "remove submissions", "remove bundle", "write repo",

@@ -66,8 +66,9 @@ def test_student_release_has_no_solution_and_no_hidden_test(releases, name):
             assert test in public_tests[question.name], f"public test {test} missing"
     shipped = sorted(p.relative_to(release.student_notebook.parent).as_posix()
                      for p in release.student_notebook.parent.rglob("*") if p.is_file())
-    assert shipped == sorted(["README.md", "autograder/__init__.py", "autograder/checks.py",
-                              "autograder/release.json", "autograder/validate.py",
+    assert shipped == sorted(["README.md", "autograder/__init__.py", "autograder/kit/checks.py",
+                              "autograder/kit/__init__.py", "autograder/kit/release.json",
+                              "autograder/kit/validate.py",
                               "requirements.txt", release.student_notebook.name])
 
 
@@ -109,7 +110,7 @@ def test_bundle_is_gradescope_shaped(releases):
     with zipfile.ZipFile(releases["01-tensors"].bundle) as zf:
         names = set(zf.namelist())
         assert {"run_autograder", "setup.sh", "requirements.txt", "autograder/grade.py",
-                "autograder/checks.py", "otter_config.json"} <= names
+                "autograder/kit/checks.py", "otter_config.json"} <= names
         assert any(n.startswith("tests/q") for n in names)
         assert zf.getinfo("run_autograder").external_attr >> 16 & 0o111
         assert all(i.date_time == (2020, 1, 1, 0, 0, 0) for i in zf.infolist())

@@ -260,7 +260,7 @@ def test_validator_on_the_export_zip_leaves_the_folder_unchanged(tensors_release
         zf.writestr(".OTTER_LOG", "")
     notebook.unlink()
     before = _snapshot(folder)
-    result = subprocess.run([sys.executable, "-m", "autograder.validate", "done_export.zip"],
+    result = subprocess.run([sys.executable, "-m", "autograder.kit.validate", "done_export.zip"],
                             cwd=folder, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout + result.stderr
     last = load_bundle(tensors_release.bundle).questions[-1].name

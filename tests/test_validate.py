@@ -13,7 +13,7 @@ from conftest import notebook_with_answer
 
 def _run_validate(folder, notebook, *extra):
     # Run from the release folder: `autograder` resolves to the copy shipped there.
-    return subprocess.run([sys.executable, "-m", "autograder.validate", notebook, *extra],
+    return subprocess.run([sys.executable, "-m", "autograder.kit.validate", notebook, *extra],
                           cwd=folder, capture_output=True, text=True, timeout=600)
 
 

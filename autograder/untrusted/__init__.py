@@ -2,5 +2,5 @@
 
 It runs the notebook's cells and answers the judge's requests over the wire. Nothing here
 computes a verdict or sees a test; it imports the wire format (``autograder.wire``) and the
-public check helpers' instruments (``autograder.checks``), and nothing of the judge.
+public check helpers' instruments (``autograder.kit.checks``), and nothing of the judge.
 """

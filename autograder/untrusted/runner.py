@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder import checks, wire
+from autograder import wire
+from autograder.kit import checks
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Check what you will submit: ``python -m autograder.validate NOTEBOOK.ipynb|EXPORT.zip``.
+"""Check what you will submit: ``python -m autograder.kit.validate NOTEBOOK.ipynb|EXPORT.zip``.
 
 Shipped in every student release (next to ``checks.py``), so it needs only what the release's
 requirements.txt installs. It answers the questions a student has before submitting:
@@ -193,7 +193,7 @@ def render_report(report: ValidationReport) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m autograder.validate",
+    parser = argparse.ArgumentParser(prog="python -m autograder.kit.validate",
                                      description="Check a notebook before you submit it.")
     parser.add_argument("notebook", type=Path,
                         help="the notebook (.ipynb) or the export (.zip) you will submit")
