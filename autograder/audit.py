@@ -690,7 +690,7 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
               progress: Callable[[str], None] | None = None) -> AuditReport:
     """Audit one built assignment: mutate, grade in one batch, probe the survivors."""
     from autograder.bundle import load_bundle
-    from autograder.grade import grade_submissions
+    from autograder.grading.grader import grade_submissions
     from autograder.kit.checks import cuda_available
     from autograder.release import find_instructor_notebook
 

@@ -151,7 +151,7 @@ def run(notebook: dict, question: str, tests: dict[str, Any]) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from autograder.submission import is_otter_cell
+    from autograder.grading.submission import is_otter_cell
 
     random.seed(0)
     np.random.seed(0)

@@ -72,7 +72,8 @@ echo "setup: the grading environment $ROOT/venv ($PYTHON)"
     -r "$SOURCE/requirements.txt"
 # Fail here, at setup, rather than on every submission.
 "$ROOT/venv/bin/python" -c "import sys; sys.path.insert(0, '$SOURCE'); \\
-import autograder.gradescope, autograder.sandbox, torch, numpy, IPython, sklearn, pyseccomp"
+import autograder.grading.gradescope, autograder.grading.sandbox, \\
+torch, numpy, IPython, sklearn, pyseccomp"
 echo "setup: done"
 """
 

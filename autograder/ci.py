@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.isolation import NO_NAMESPACES
+from autograder.grading.isolation import NO_NAMESPACES
+from autograder.grading.sandbox import Limits
 from autograder.reports import atomic_write, check_out_dir
 from autograder.results import STATUSES, SubmissionResult
-from autograder.sandbox import Limits
 
 SUMMARY_FILE = "summary.md"
 MESSAGE_CHARS = 300  # of each ungraded submission's reason, in the summary
@@ -151,8 +151,8 @@ def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None
     when grading could not run: unknown assignment, a bundle that does not build, no
     submissions folder, grading workers that do not start."""
     from autograder.bundle import load_bundle
-    from autograder.grade import grade_submissions
-    from autograder.submission import collect_submissions
+    from autograder.grading.grader import grade_submissions
+    from autograder.grading.submission import collect_submissions
     from autograder.suite import resolve_bundle
     from autograder.terminal import Progress, print_gradebook
 

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.sandbox import Limits
+from autograder.grading.sandbox import Limits
 from autograder.suite import SUITE_ENV, find_suite, resolve_bundle
 from autograder.terminal import Progress, print_gradebook
 from autograder.text import one_line
@@ -51,9 +51,9 @@ def _limits(args: argparse.Namespace) -> Limits:
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from autograder.grade import grade_submissions
+    from autograder.grading.grader import grade_submissions
+    from autograder.grading.submission import collect_submissions
     from autograder.reports import check_out_dir
-    from autograder.submission import collect_submissions
 
     check_out_dir(Path(args.out))  # before a bundle is built
     bundle = resolve_bundle(args.assignment, suite=args.suite)
@@ -63,7 +63,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
                "show_hidden_scores": args.feedback_hidden_scores}
     try:
         if args.scheduler:
-            from autograder.distributed import grade_submissions_on_cluster  # dask is slow
+            from autograder.grading.dask_cluster import grade_submissions_on_cluster  # dask is slow
 
             results = grade_submissions_on_cluster(
                 bundle, [Path(s) for s in args.submissions], scheduler=args.scheduler,
@@ -82,7 +82,7 @@ def cmd_grade_examples(args: argparse.Namespace) -> int:
     """The demo: every assignment's examples (reference, blank release, shipped examples)."""
     import shutil
 
-    from autograder.grade import grade_submissions
+    from autograder.grading.grader import grade_submissions
     from autograder.release import build_releases, find_assignments
     from autograder.report_html import write_html_report
 
@@ -194,7 +194,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 
 def cmd_gradescope(args: argparse.Namespace) -> int:
-    from autograder.gradescope import run_gradescope
+    from autograder.grading.gradescope import run_gradescope
 
     return run_gradescope(Path(args.root))
 

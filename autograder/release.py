@@ -245,7 +245,7 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
 def _verify(spec: InstructorNotebook, bundle: Path, solution: Path, blank: Path) -> None:
     """The reference solution scores 100% and the blank release earns nothing: name the first
     question and check that does not."""
-    from autograder.grade import grade_submissions  # release -> grade, never the reverse
+    from autograder.grading.grader import grade_submissions  # release -> grade, never the reverse
 
     reference, empty = grade_submissions(bundle, [solution, blank], workers=2)
     for result, what in ((reference, "the reference solution"), (empty, "the blank release")):

@@ -40,9 +40,9 @@ from conftest import answer_cell_index  # noqa: E402
 from make_examples import example_notebooks, variants_for  # noqa: E402
 
 from autograder.bundle import Bundle, load_bundle  # noqa: E402
-from autograder.grade import grade_submissions  # noqa: E402
+from autograder.grading.grader import grade_submissions  # noqa: E402
 from autograder.release import Release, build_releases, find_assignments  # noqa: E402
-from autograder.sandbox import Limits  # noqa: E402
+from autograder.grading.sandbox import Limits  # noqa: E402
 
 HOSTILE = {
     "hostile_infinite_loop": "while True:\n    pass",
@@ -132,9 +132,9 @@ def _run_tests_in_process(bundle: Bundle, namespace: dict) -> None:
 
 def warm_seconds(bundle: Bundle, notebooks: list[Path]) -> list[float]:
     """Student code + tests in a warm interpreter (this one), without any isolation."""
-    from autograder.sandbox import _prepare_interpreter
-    from autograder.submission import is_otter_cell
-    from autograder.untrusted.runner import CappedText
+    from autograder.grading.sandbox import _prepare_interpreter
+    from autograder.grading.submission import is_otter_cell
+    from autograder.grading.untrusted.runner import CappedText
 
     shell = _prepare_interpreter()
     times = []

@@ -16,7 +16,7 @@ from conftest import ASSIGNMENT_NAMES, answer_cell_index, notebook_with_answer
 from make_examples import variants_for
 
 from autograder.bundle import load_bundle
-from autograder.grade import grade_submissions
+from autograder.grading.grader import grade_submissions
 from autograder.results import SubmissionResult
 
 CASES = [

@@ -18,7 +18,7 @@ from conftest import ROOT
 
 from autograder import build_state
 from autograder.errors import ReleaseError
-from autograder.grade import grade_submissions
+from autograder.grading.grader import grade_submissions
 from autograder.instructor import read_instructor_notebook
 from autograder.release import build_release
 from autograder.skeleton import write_skeleton

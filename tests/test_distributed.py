@@ -27,12 +27,12 @@ from conftest import copy_to, notebook_with_answer
 from distributed import Client, LocalCluster
 from make_examples import example_notebooks
 
-from autograder import distributed as on_cluster
-from autograder.distributed import grade_submissions_on_cluster
 from autograder.errors import AutograderError
-from autograder.grade import grade_submissions
+from autograder.grading import dask_cluster as on_cluster
+from autograder.grading.dask_cluster import grade_submissions_on_cluster
+from autograder.grading.grader import grade_submissions
+from autograder.grading.sandbox import Limits
 from autograder.results import SubmissionResult
-from autograder.sandbox import Limits
 
 ASSIGNMENT = "01-tensors"
 LIMITS = Limits(submission_seconds=120.0, cell_seconds=5.0)

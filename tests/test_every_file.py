@@ -18,8 +18,8 @@ import zipfile
 import pytest
 from conftest import notebook_with_answer
 
-from autograder.grade import grade_submissions
-from autograder.sandbox import Limits
+from autograder.grading.grader import grade_submissions
+from autograder.grading.sandbox import Limits
 
 ODD_CODE = r'''
 import sys

@@ -21,7 +21,7 @@ from autograder.export import (
     export_long,
     read_roster,
 )
-from autograder.grade import grade_submissions
+from autograder.grading.grader import grade_submissions
 
 # As Canvas exports it (Grades > Export): a BOM, the Points Possible row, a Manual Posting
 # row, read-only columns. Erin has no submission; Sam and Lee share the file "sam_lee".

@@ -19,8 +19,8 @@ from conftest import ASSIGNMENT_NAMES, ROOT, copy_to, notebook_with_answer
 from make_examples import example_notebooks
 
 from autograder.bundle import load_bundle
-from autograder.grade import grade_submissions
-from autograder.isolation import landlock_abi
+from autograder.grading.grader import grade_submissions
+from autograder.grading.isolation import landlock_abi
 from autograder.kit.checks import cuda_available
 from autograder.reports import feedback_markdown
 from autograder.results import SubmissionResult
@@ -403,8 +403,8 @@ def test_a_raising_student_function_is_named_in_public_and_hidden_checks(release
 def test_a_slot_folder_others_can_write_to_is_refused_with_a_message(tmp_path, monkeypatch):
     import tempfile
 
-    from autograder import grade
     from autograder.errors import AutograderError
+    from autograder.grading import grader as grade
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     planted = tmp_path / f".autograder-slots-{os.getuid()}"

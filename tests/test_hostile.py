@@ -1,8 +1,9 @@
 """Hostile submissions: no attack on the grader earns more than the same notebook without it.
 
 The engine runs each submission's cells in the student's (untrusted) process and the tests in a
-trusted judge process that only queries it (``autograder.judge``, ``autograder.wire``). These
-cases attack that boundary, and keep attacking what the engine withstood before it.
+trusted judge process that only queries it (``autograder.grading.judge``,
+``autograder.grading.wire``). These cases attack that boundary, and keep attacking what the
+engine withstood before it.
 
 Every case is the same partly wrong notebook, ``base``: the reference solution with four
 questions answered wrongly (q1's values, q2's first seed, q4's ``describe`` on other devices,
@@ -53,8 +54,8 @@ import pytest
 from conftest import ROOT, answer_cell_index
 
 from autograder.bundle import load_bundle
-from autograder.grade import grade_submissions
-from autograder.sandbox import SANDBOX_UID_BASE, Limits
+from autograder.grading.grader import grade_submissions
+from autograder.grading.sandbox import SANDBOX_UID_BASE, Limits
 
 ASSIGNMENT = "01-tensors"
 LIMITS = Limits(submission_seconds=20.0, cell_seconds=5.0, memory_mb=1024)
@@ -106,7 +107,7 @@ if os.getuid() == 0:
     raise SystemExit("the sandbox runs as root: hostile code not run")
 """
 
-# The wire format (autograder.wire), re-implemented by a student who read it, and a forged
+# The wire format (autograder.grading.wire), re-implemented by a student who read it, and a forged
 # verdict that says every check passed.
 WIRE = '''
 import json as _json, os as _os, socket as _socket, stat as _stat, struct as _struct
@@ -933,7 +934,7 @@ print("RELAY IN PLACE")
 
 # The runner's replies, one byte every 2 seconds: the deadline is the whole message's.
 WIRE_DRIBBLE = '''
-import time, autograder.wire as wire
+import time, autograder.grading.wire as wire
 _real_send = wire.send
 
 class _Capture:
@@ -974,7 +975,7 @@ def _dribbling(header):
 # Messages that are well framed but malformed inside. A student's process controls its runner,
 # so it can send anything; the judge must call it a protocol violation, not fail.
 WIRE_DEEP_JSON = '''
-import struct, autograder.wire as wire
+import struct, autograder.grading.wire as wire
 _real_send = wire.send
 
 def _send(sock, header, blobs=None):
@@ -987,7 +988,7 @@ wire.send = _send
 print("DEEP JSON READY")
 '''
 WIRE_DONE_NOT_A_LIST = '''
-import autograder.wire as wire
+import autograder.grading.wire as wire
 _real_send = wire.send
 
 def _send(sock, header, blobs=None):
@@ -998,7 +999,7 @@ def _send(sock, header, blobs=None):
 wire.send = _send
 '''
 WIRE_AMBIENT_OVERFLOW = '''
-import autograder.wire as wire
+import autograder.grading.wire as wire
 _real_capture = wire.capture_ambient
 
 def _capture(*args, **kwargs):
@@ -1250,7 +1251,7 @@ json.dumps = _dumps
     # The judge's module is imported in this process too (the worker imports it once): patching
     # it here changes nothing in the judge, a process of its own.
     Case("h39-patch-judge-module", ALL_PASSED + '''
-import autograder.judge as judge
+import autograder.grading.judge as judge
 judge._run_check = lambda function, session: ("passed", "")
 judge.judge_question = lambda question, session: {"name": question.name, "checks": [
     {"name": name, "outcome": "passed", "message": ""} for name in question.checks]}

@@ -1,4 +1,5 @@
-"""The sandbox at the OS level: what a submission can see, reach and keep (autograder.isolation).
+"""The sandbox at the OS level: what a submission can see, reach and keep
+(autograder.grading.isolation).
 
 Each case is the reference solution of 01-tensors with one probing cell at its end, graded by
 the real engine. Probes print what they reached; the tests read the rows and the host. These
@@ -18,8 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from autograder.grade import grade_submissions
-from autograder.sandbox import SANDBOX_UID_BASE, Limits
+from autograder.grading.grader import grade_submissions
+from autograder.grading.sandbox import SANDBOX_UID_BASE, Limits
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
 

@@ -109,7 +109,7 @@ def test_building_twice_gives_identical_files_and_skips_when_unchanged(tmp_path,
 def test_bundle_is_gradescope_shaped(releases):
     with zipfile.ZipFile(releases["01-tensors"].bundle) as zf:
         names = set(zf.namelist())
-        assert {"run_autograder", "setup.sh", "requirements.txt", "autograder/grade.py",
+        assert {"run_autograder", "setup.sh", "requirements.txt", "autograder/grading/grader.py",
                 "autograder/kit/checks.py", "otter_config.json"} <= names
         assert any(n.startswith("tests/q") for n in names)
         assert zf.getinfo("run_autograder").external_attr >> 16 & 0o111

@@ -15,7 +15,7 @@ from conftest import copy_to, notebook_with_answer
 
 from autograder.bundle import load_bundle
 from autograder.errors import AutograderError
-from autograder.grade import grade_submissions
+from autograder.grading.grader import grade_submissions
 from autograder.report_html import write_html_report
 from autograder.reports import load_results
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from autograder import wire
+from autograder.grading import wire
 
 
 def _round_trip(value):

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder import wire
+from autograder.grading import wire
 from autograder.kit import checks
 
 

@@ -4,7 +4,7 @@ Trusted. Forked per submission from the warm worker (torch imported), it holds t
 them here, computes every expected value and every verdict, and reports to the grader. The
 student's process runs the notebook and, at each question's checkpoint, answers requests: the
 value of a name, an attribute, a call, an item, an iteration, a length. Answers arrive in the
-wire format (``autograder.wire``) and are decoded into fresh objects of exact types, or into
+wire format (``autograder.grading.wire``) and are decoded into fresh objects of exact types, or into
 ``Remote`` handles for what cannot travel by value. Nothing that comes from the student's
 process is executed, evaluated, imported or unpickled here.
 
@@ -29,7 +29,7 @@ from typing import Any
 import cloudpickle
 import torch
 
-from autograder import wire
+from autograder.grading import wire
 from autograder.kit import checks
 
 # --- how a conversation ends early ----------------------------------------------------------

@@ -6,8 +6,8 @@ Per submission, three processes and one trust boundary:
   and never holds a test) imports torch, numpy and IPython once, then forks two children;
 - the **student's process** (untrusted from the moment student code runs) isolates itself
   (new session, no network, hidden paths, resource limits, an unprivileged uid when started as
-  root), then runs the notebook and answers requests (``autograder.untrusted.runner``);
-- the **judge** (trusted, ``autograder.judge``) gets the tests from the grader over its own
+  root), then runs the notebook and answers requests (``autograder.grading.untrusted.runner``);
+- the **judge** (trusted, ``autograder.grading.judge``) gets the tests from the grader over its own
   channel, asks the student's process what it needs, and sends the grader the verdicts.
 
 The student's process is forked before the judge exists and before any test reaches this
@@ -28,7 +28,7 @@ import types
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from autograder import isolation, wire
+from autograder.grading import isolation, wire
 
 # Each worker's child runs as its own uid (when the grader is root), so one worker's
 # kill-everything-of-my-uid sweep never touches another's, and RLIMIT_NPROC is per worker.
@@ -123,16 +123,16 @@ def _prepare_interpreter() -> Any:
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
-    import autograder.judge  # noqa: F401
+    import autograder.grading.judge  # noqa: F401
+    import autograder.grading.untrusted.runner  # noqa: F401
     import autograder.kit.checks  # noqa: F401
-    import autograder.untrusted.runner  # noqa: F401
 
     config = Config()
     config.HistoryManager.enabled = False
     config.InteractiveShell.colors = "nocolor"
     config.InteractiveShell.xmode = "Minimal"
     # Student code gets a module of its own: by default IPython would run it in the
-    # ``__main__`` module, which is the zygote's (``python -m autograder.sandbox``).
+    # ``__main__`` module, which is the zygote's (``python -m autograder.grading.sandbox``).
     shell = InteractiveShell.instance(config=config, user_module=types.ModuleType("__main__"))
     # IPython keeps a copy of everything a cell prints (for %history -o), whatever the
     # history settings: endless printing would fill memory past our output cap.
@@ -220,7 +220,7 @@ def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, studen
     """Runs in the forked judge. Never returns."""
     try:
         _drop_judge_privileges(job)
-        from autograder import judge
+        from autograder.grading import judge
 
         judge.serve(job, channel, grader, student)
     finally:
@@ -455,7 +455,7 @@ def _student_child(job: Job, channel_fd: int, report_fd: int, shell: Any,
         import numpy
         import torch
 
-        from autograder.untrusted import runner
+        from autograder.grading.untrusted import runner
 
         random.seed(job.seed)
         numpy.random.seed(job.seed)

@@ -30,18 +30,18 @@ from pathlib import Path
 from queue import Queue
 from typing import Any
 
-from autograder import wire
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
-from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
-from autograder.sandbox import Job, Limits
-from autograder.submission import (
+from autograder.grading import wire
+from autograder.grading.sandbox import Job, Limits
+from autograder.grading.submission import (
     Submission,
     checkpoints,
     collect_submissions,
     is_otter_cell,
     read_submission,
 )
+from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
 
 STARTUP_SECONDS = 120.0  # a zygote importing torch on a loaded machine
 EXIT_SECONDS = 30.0  # sweeping a submission's leftovers
@@ -75,7 +75,7 @@ class Worker:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.sandbox", str(theirs.fileno())],
+            [sys.executable, "-m", "autograder.grading.sandbox", str(theirs.fileno())],
             pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
         )
         theirs.close()

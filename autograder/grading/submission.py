@@ -15,7 +15,7 @@ from typing import Any
 
 from autograder.bundle import Bundle
 from autograder.errors import AutograderError
-from autograder.names import unique_file_stems, unique_names
+from autograder.grading.names import unique_file_stems, unique_names
 
 MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")

@@ -5,16 +5,16 @@ Two sides, one trust boundary each:
 - the **client** (``grade_submissions_on_cluster``, the trusted grader on the machine that runs
   the command) reads the bundle and the submissions, sends each runnable submission to the
   cluster as plain data, and writes every result as it arrives, exactly as
-  ``grade.grade_submissions`` does: atomic files, resume, one gradebook row per submission;
-- each **Dask task** (``grade_on_worker``) grades one submission with ``autograder.grade``'s
-  engine on the Dask worker's machine: a pool of sandbox workers (zygotes), started on first
-  use in that Dask worker process and kept warm across tasks. Its answer is the
+  ``grader.grade_submissions`` does: atomic files, resume, one gradebook row per submission;
+- each **Dask task** (``grade_on_worker``) grades one submission with ``grader``'s engine on
+  the Dask worker's machine: a pool of sandbox workers (zygotes), started on first use in
+  that Dask worker process and kept warm across tasks. Its answer is the
   ``SubmissionResult`` as JSON, never a pickle of engine objects.
 
 The cluster is trusted infrastructure: the bundle, hidden tests included, travels to the Dask
 workers (they need it to grade). On each of them it lives in a private temporary folder
 (mode 700), outside the student's view of the filesystem, which holds only what Python needs
-and the submission's own box (``autograder.isolation``), as when grading locally. Every Dask
+and the submission's own box (``autograder.grading.isolation``), as when grading locally. Every Dask
 worker must run the same autograder as the client: a task refuses to grade with other engine
 sources (``engine_digest``).
 """
@@ -41,7 +41,7 @@ from distributed.diagnostics.plugin import WorkerPlugin
 
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
-from autograder.grade import (
+from autograder.grading.grader import (
     Batch,
     ProgressCallback,
     Worker,
@@ -49,11 +49,11 @@ from autograder.grade import (
     ungradable,
     worker_pool,
 )
-from autograder.results import SubmissionResult
-from autograder.sandbox import Limits
-from autograder.submission import (
+from autograder.grading.sandbox import Limits
+from autograder.grading.submission import (
     read_submission,
 )
+from autograder.results import SubmissionResult
 
 CONNECT_SECONDS = 5.0  # reaching the scheduler; an unreachable one fails this fast
 WORKERS_SECONDS = 60.0  # a reachable cluster with no worker at all
@@ -65,15 +65,16 @@ MIN_IN_FLIGHT = 8
 
 
 # The modules whose code decides a result: the same on the client and every Dask worker.
-ENGINE_MODULES = ("bundle", "checks", "grade", "judge", "results", "sandbox", "submission",
-                  "wire", "untrusted/runner")
+ENGINE_MODULES = ("bundle", "kit/checks", "grading/grader", "grading/judge", "results",
+                  "grading/sandbox", "grading/submission", "grading/wire",
+                  "grading/untrusted/runner")
 
 
 def engine_digest() -> str:
     """sha256 of the engine's sources: a Dask worker grades only with the same engine as the
     client, so a cluster gives the scores a local run gives."""
     digest = hashlib.sha256()
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     for name in ENGINE_MODULES:
         digest.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes())
     return digest.hexdigest()

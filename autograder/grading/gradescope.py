@@ -19,7 +19,7 @@ from autograder.text import printable
 
 def run_gradescope(root: Path) -> int:
     """Grade ``root/submission`` with ``root/source``; always write results/results.json."""
-    from autograder.grade import grade_submissions
+    from autograder.grading.grader import grade_submissions
 
     results_path = root / "results" / "results.json"
     try:
