@@ -17,8 +17,8 @@ from pathlib import Path
 from autograder.errors import AutograderError
 from autograder.grading.isolation import NO_NAMESPACES
 from autograder.grading.sandbox import Limits
-from autograder.reports import atomic_write, check_out_dir
-from autograder.results import STATUSES, SubmissionResult
+from autograder.reports.output_folder import atomic_write, check_out_dir
+from autograder.results import STATUSES, SubmissionResult, points_text
 
 SUMMARY_FILE = "summary.md"
 MESSAGE_CHARS = 300  # of each ungraded submission's reason, in the summary
@@ -51,10 +51,6 @@ def question_stats(results: Sequence[SubmissionResult]) -> list[QuestionStats]:
             counted=len(counted), mean_score=sum(q.score for q in found) / len(results),
             max_points=max(q.possible for q in found)))
     return stats
-
-
-def _points(value: float) -> str:
-    return f"{value:g}"
 
 
 def _cell(text: str) -> str:
@@ -113,15 +109,15 @@ def summary_markdown(results: Sequence[SubmissionResult], *, assignment: str,
               + f". Mean {mean:.1f}%.", ""]
     lines += ["| submission | status | score | percent |", "|:--|:--|--:|--:|"]
     for r in results:
-        lines.append(f"| {_cell(r.submission)} | {r.status} | {_points(r.score)} / "
-                     f"{_points(r.possible)} | {r.percent:.1f}% |")
+        lines.append(f"| {_cell(r.submission)} | {r.status} | {points_text(r.score)} / "
+                     f"{points_text(r.possible)} | {r.percent:.1f}% |")
     lines += ["", "### Questions", "",
               "Pass rate: the fraction of submissions with full marks on the question.", "",
               "| question | pass rate | full marks | mean score |", "|:--|--:|--:|--:|"]
     for q in question_stats(results):
         rate = "n/a (no points)" if q.pass_rate is None else f"{100 * q.pass_rate:.1f}%"
         lines.append(f"| {_cell(q.name)} | {rate} | {q.full_marks} / {q.counted} | "
-                     f"{q.mean_score:.2f} / {_points(q.max_points)} |")
+                     f"{q.mean_score:.2f} / {points_text(q.max_points)} |")
     ungraded = [r for r in results if r.status != "graded"]
     if ungraded:
         lines += ["", "### Not graded (scored 0)", ""]
@@ -153,8 +149,8 @@ def run_ci(assignment: str, submissions: Path, *, out: Path, workers: int | None
     from autograder.bundle import load_bundle
     from autograder.grading.grader import grade_submissions
     from autograder.grading.submission import collect_submissions
+    from autograder.reports.terminal import Progress, print_gradebook
     from autograder.suite import resolve_bundle
-    from autograder.terminal import Progress, print_gradebook
 
     submissions, out = Path(submissions), Path(out)
     if not submissions.is_dir():

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from autograder.errors import AutograderError
 from autograder.grading.sandbox import Limits
+from autograder.reports.terminal import Progress, print_gradebook
 from autograder.suite import SUITE_ENV, find_suite, resolve_bundle
-from autograder.terminal import Progress, print_gradebook
 from autograder.text import one_line
 
 DEBUG_ENV = "AUTOGRADER_DEBUG"
@@ -53,7 +53,7 @@ def _limits(args: argparse.Namespace) -> Limits:
 def cmd_grade(args: argparse.Namespace) -> int:
     from autograder.grading.grader import grade_submissions
     from autograder.grading.submission import collect_submissions
-    from autograder.reports import check_out_dir
+    from autograder.reports.output_folder import check_out_dir
 
     check_out_dir(Path(args.out))  # before a bundle is built
     bundle = resolve_bundle(args.assignment, suite=args.suite)
@@ -84,7 +84,7 @@ def cmd_grade_examples(args: argparse.Namespace) -> int:
 
     from autograder.grading.grader import grade_submissions
     from autograder.release import build_releases, find_assignments
-    from autograder.report_html import write_html_report
+    from autograder.reports.html import write_html_report
 
     suite = find_suite(args.suite)
     for release in build_releases(find_assignments(suite.assignments),
@@ -122,7 +122,7 @@ def cmd_ci(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from autograder.export import export_canvas, export_long
+    from autograder.reports.lms_export import export_canvas, export_long
 
     out_dir = Path(args.out_dir)
     if args.format == "canvas":
@@ -139,7 +139,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from autograder.report_html import write_html_report
+    from autograder.reports.html import write_html_report
 
     print(f"wrote {write_html_report(Path(args.out_dir))}")
     return 0

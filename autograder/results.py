@@ -105,3 +105,8 @@ class SubmissionResult:
 def _make_printable(record: object, *names: str) -> None:
     for name in names:  # frozen: set through object, once, while the record is being built
         object.__setattr__(record, name, printable(getattr(record, name)))
+
+
+def points_text(value: float) -> str:
+    """Points as people write them: ``4``, ``2.5``."""
+    return f"{value:g}"

@@ -21,7 +21,7 @@ from make_examples import example_notebooks
 from autograder.ci import SUMMARY_FILE, question_stats, run_ci, summary_markdown
 from autograder.errors import AutograderError
 from autograder.grading.isolation import NO_NAMESPACES
-from autograder.reports import load_results
+from autograder.reports.output_folder import load_results
 
 TABLE_HEADER = "| submission | status | score | percent |"
 QUESTIONS_HEADER = "| question | pass rate | full marks | mean score |"

@@ -12,7 +12,8 @@ from conftest import copy_to
 from make_examples import example_notebooks
 
 from autograder.errors import AutograderError
-from autograder.export import (
+from autograder.grading.grader import grade_submissions
+from autograder.reports.lms_export import (
     Ambiguous,
     Conflict,
     Student,
@@ -21,7 +22,6 @@ from autograder.export import (
     export_long,
     read_roster,
 )
-from autograder.grading.grader import grade_submissions
 
 # As Canvas exports it (Grades > Export): a BOM, the Points Possible row, a Manual Posting
 # row, read-only columns. Erin has no submission; Sam and Lee share the file "sam_lee".

@@ -22,7 +22,7 @@ from autograder.bundle import load_bundle
 from autograder.grading.grader import grade_submissions
 from autograder.grading.isolation import landlock_abi
 from autograder.kit.checks import cuda_available
-from autograder.reports import feedback_markdown
+from autograder.reports.feedback import feedback_markdown
 from autograder.results import SubmissionResult
 
 

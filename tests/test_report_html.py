@@ -16,8 +16,8 @@ from conftest import copy_to, notebook_with_answer
 from autograder.bundle import load_bundle
 from autograder.errors import AutograderError
 from autograder.grading.grader import grade_submissions
-from autograder.report_html import write_html_report
-from autograder.reports import load_results
+from autograder.reports.html import write_html_report
+from autograder.reports.output_folder import load_results
 
 CHROMIUM = Path("/usr/bin/chromium")
 Q1_WRONG = VARIANTS["q1"]["wrong"]["scalar wrapped in brackets (a vector)"]

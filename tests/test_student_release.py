@@ -19,7 +19,7 @@ from conftest import ROOT, filled_in
 
 from autograder.bundle import load_bundle
 from autograder.pins import suite_pins
-from autograder.reports import feedback_markdown
+from autograder.reports.feedback import feedback_markdown
 from autograder.results import CheckResult, QuestionResult, SubmissionResult
 from autograder.setup_cell import PACKED_HELPERS, packed_in, unpack
 from autograder.student_env import INSTALL_LINE

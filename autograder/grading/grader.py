@@ -319,7 +319,7 @@ class Batch:
     def __init__(self, bundle_path: Path, submissions: list[Path], *, limits: Limits,
                  out_dir: Path | None, progress: ProgressCallback | None,
                  show_hidden_scores: bool) -> None:
-        from autograder import reports  # reports render results; grading only calls them
+        from autograder.reports import output_folder as reports  # grading only calls them
 
         self._reports = reports
         self.limits = limits

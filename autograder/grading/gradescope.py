@@ -13,7 +13,8 @@ import tempfile
 import traceback
 from pathlib import Path
 
-from autograder.reports import atomic_write, gradescope_json
+from autograder.reports.gradescope_json import gradescope_json
+from autograder.reports.output_folder import atomic_write
 from autograder.text import printable
 
 

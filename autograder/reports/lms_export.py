@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.reports import atomic_write, load_results
-from autograder.results import SubmissionResult
+from autograder.reports.output_folder import atomic_write, load_results
+from autograder.results import SubmissionResult, points_text
 
 # Canvas's gradebook import, read in its source (app/models/gradebook_importer.rb):
 # - the header row must start with "Student", "ID"; with "SIS User ID" and "SIS Login ID"
@@ -129,7 +129,7 @@ class ExportReport:
     def summary(self) -> str:
         """A few lines for the instructor (the CLI prints this)."""
         lines = [f"wrote {self.path}: column {self.assignment_column!r} "
-                 f"(points possible {_points(self.points_possible)}), "
+                 f"(points possible {points_text(self.points_possible)}), "
                  f"{self.matched} student(s) scored"]
         if self.unmatched:
             lines.append(f"no student for {len(self.unmatched)} submission(s), left out: "
@@ -147,10 +147,6 @@ class ExportReport:
             lines.append("not graded, exported as 0 as in grades.csv: "
                          + ", ".join(self.ungraded))
         return "\n".join(lines)
-
-
-def _points(value: float) -> str:
-    return f"{value:g}"
 
 
 # --- roster and matching --------------------------------------------------------------------
@@ -276,12 +272,12 @@ def canvas_csv(results: Sequence[SubmissionResult], matching: Matching, column: 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow([*CANVAS_STUDENT_COLUMNS, column])
-    writer.writerow([CANVAS_POINTS_POSSIBLE, "", "", "", "", _points(possible)])
+    writer.writerow([CANVAS_POINTS_POSSIBLE, "", "", "", "", points_text(possible)])
     for index, student in enumerate(matching.students):
         score = scores.get(index)
         writer.writerow([student.name, student.canvas_id, student.sis_user_id,
                          student.sis_login_id, student.section,
-                         "" if score is None else _points(score)])
+                         "" if score is None else points_text(score)])
     return out.getvalue()
 
 
@@ -349,7 +345,7 @@ def long_csv(results: Sequence[SubmissionResult], matching: Matching | None) -> 
             student = found.login if found is not None else ""
         for question in result.questions:
             writer.writerow([student, result.assignment, question.name,
-                             _points(question.score), _points(question.possible),
+                             points_text(question.score), points_text(question.possible),
                              result.submission, result.status])
     return out.getvalue()
 

@@ -30,8 +30,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from autograder.errors import AutograderError
-from autograder.reports import RECORDS, atomic_write, load_results
-from autograder.results import STATUSES, QuestionResult, SubmissionResult
+from autograder.reports.output_folder import RECORDS, atomic_write, load_results
+from autograder.results import STATUSES, QuestionResult, SubmissionResult, points_text
 
 REPORT_NAME = "report.html"
 DPI = 200  # PNGs at twice their displayed size (100 px per inch): sharp on HiDPI screens
@@ -226,10 +226,6 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _points(value: float) -> str:
-    return f"{value:g}"
-
-
 def _percent(value: float) -> str:
     return f"{value:.1f}%"
 
@@ -263,7 +259,7 @@ def summary_html(results: Sequence[SubmissionResult], pending: Sequence[str]) ->
     cards = [("submissions", str(len(results) + len(pending))), ("graded", str(len(graded))),
              ("mean", _percent(statistics.fmean(r.percent for r in results))),
              ("median", _percent(statistics.median(r.percent for r in results))),
-             ("points possible", _points(possible))]
+             ("points possible", points_text(possible))]
     out = ['<div class="cards">']
     out += [f'<div class="card"><div class="value">{_e(v)}</div><div class="label">{_e(k)}'
             '</div></div>' for k, v in cards]
@@ -291,7 +287,7 @@ def summary_html(results: Sequence[SubmissionResult], pending: Sequence[str]) ->
         out.append(
             f'<tr><th>{_e(label)}</th><td class="num">{len(group)}</td>'
             f'<td class="num">{statistics.fmean(scores):.2f}</td>'
-            f'<td class="num">{_points(statistics.median(scores))}</td>'
+            f'<td class="num">{points_text(statistics.median(scores))}</td>'
             f'<td class="num">{_percent(statistics.fmean(percents))}</td>'
             f'<td class="num">{_percent(statistics.median(percents))}</td></tr>')
     out.append("</tbody></table></div>")
@@ -365,12 +361,12 @@ def class_table_html(results: Sequence[SubmissionResult], pending: Sequence[str]
                 cells.append('<td class="q na">–</td>')
             else:
                 cells.append(f'<td class="q {question_level(question)}" title="'
-                             f'{_e(name)}: {_points(question.score)}/'
-                             f'{_points(question.possible)}">{_points(question.score)}</td>')
+                             f'{_e(name)}: {points_text(question.score)}/'
+                             f'{points_text(question.possible)}">{points_text(question.score)}</td>')
         out.append(
             f'<tr><td><a href="#{links[r.submission]}">{_e(r.submission)}</a></td>'
             f"<td>{_badge(r.status)}</td>"
-            f'<td class="num">{_points(r.score)}/{_points(r.possible)}</td>'
+            f'<td class="num">{points_text(r.score)}/{points_text(r.possible)}</td>'
             f'<td class="num">{_percent(r.percent)}</td>{"".join(cells)}</tr>')
     for stem in pending:
         out.append(f'<tr class="muted"><td>{_e(stem)}</td><td>{_badge("pending")}</td>'
@@ -397,7 +393,7 @@ def submission_html(result: SubmissionResult, anchor: str) -> str:
     tally = ", ".join(f"{outcomes[o]} {o}" for o in ("passed", "failed", "skipped"))
     out = [f'<section class="submission" id="{anchor}">',
            f'<h3>{_e(result.submission)} {_badge(result.status)} '
-           f'<span class="score">{_points(result.score)}/{_points(result.possible)} '
+           f'<span class="score">{points_text(result.score)}/{points_text(result.possible)} '
            f"({_percent(result.percent)})</span></h3>",
            f'<p class="meta">source: <code>{_e(result.source)}</code> · '
            f"{result.duration:.1f} s · checks: {tally}</p>"]
@@ -412,14 +408,14 @@ def submission_html(result: SubmissionResult, anchor: str) -> str:
             if i == 0:
                 first = (f'<td rowspan="{len(question.checks)}" class="qcell">'
                          f"<strong>{_e(question.name)}</strong><br>"
-                         f'<span class="muted">{_points(question.score)}/'
-                         f"{_points(question.possible)}</span></td>")
+                         f'<span class="muted">{points_text(question.score)}/'
+                         f"{points_text(question.possible)}</span></td>")
             visibility = _badge("hidden") if check.hidden else _badge("public")
             message = f'<pre class="msg">{_e(check.message)}</pre>' if check.message else ""
             out.append(
                 f'<tr class="{check.outcome}">{first}<td><code>{_e(check.name)}</code></td>'
                 f"<td>{visibility}</td><td>{_badge(check.outcome)}</td>"
-                f'<td class="num">{_points(check.points)}/{_points(check.max_points)}</td>'
+                f'<td class="num">{points_text(check.points)}/{points_text(check.max_points)}</td>'
                 f"<td>{message}</td></tr>")
     out.append("</tbody></table>")
     if result.log.strip():
