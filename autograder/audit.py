@@ -689,10 +689,10 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
               questions: list[str] | None = None,
               progress: Callable[[str], None] | None = None) -> AuditReport:
     """Audit one built assignment: mutate, grade in one batch, probe the survivors."""
+    from autograder.authoring.release import find_instructor_notebook
     from autograder.bundle import load_bundle
     from autograder.grading.grader import grade_submissions
     from autograder.kit.checks import cuda_available
-    from autograder.release import find_instructor_notebook
 
     began = time.monotonic()
     say = progress or (lambda _: None)
@@ -782,7 +782,7 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
 
 def audit_assignment(name: str, *, suite: str | None = None, **options: Any) -> AuditReport:
     """``autograder audit NAME``: build (if stale) and audit one assignment of the suite."""
-    from autograder.release import build_release, resolve_assignment
+    from autograder.authoring.release import build_release, resolve_assignment
     from autograder.suite import find_suite
 
     found = find_suite(suite)

@@ -24,7 +24,7 @@ DEBUG_ENV = "AUTOGRADER_DEBUG"
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from autograder.release import build_releases, find_assignments, resolve_assignment
+    from autograder.authoring.release import build_releases, find_assignments, resolve_assignment
 
     suite = find_suite(args.suite)
     folders = [resolve_assignment(suite.assignments, n) for n in args.names] if args.names \
@@ -37,7 +37,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from autograder.skeleton import write_skeleton
+    from autograder.authoring.skeleton import write_skeleton
 
     notebook = write_skeleton(find_suite(args.suite, new_here=True).assignments, args.name)
     print(f"wrote {notebook}: edit it, then `autograder release {args.name}` "
@@ -82,8 +82,8 @@ def cmd_grade_examples(args: argparse.Namespace) -> int:
     """The demo: every assignment's examples (reference, blank release, shipped examples)."""
     import shutil
 
+    from autograder.authoring.release import build_releases, find_assignments
     from autograder.grading.grader import grade_submissions
-    from autograder.release import build_releases, find_assignments
     from autograder.reports.html import write_html_report
 
     suite = find_suite(args.suite)
@@ -164,7 +164,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         unrecorded,
         updated_record,
     )
-    from autograder.release import resolve_assignment
+    from autograder.authoring.release import resolve_assignment
     from autograder.suite import find_suite
 
     folder = resolve_assignment(find_suite(args.suite).assignments, args.name)

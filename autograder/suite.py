@@ -72,7 +72,10 @@ def find_suite(option: str | None = None, *, new_here: bool = False) -> Suite:
 def resolve_bundle(name_or_path: str, *, suite: str | None = None) -> Path:
     """An assignment name (its bundle is built if missing or stale) or a bundle path (a
     ``.zip`` or an unpacked bundle folder). ``suite``: the ``--suite`` option."""
-    from autograder.release import build_release, resolve_assignment  # otter, nbformat: slow
+    from autograder.authoring.release import (  # otter, nbformat: slow
+        build_release,
+        resolve_assignment,
+    )
 
     path = Path(name_or_path)
     if path.suffix == ".zip" or (path.is_dir() and (path / "tests").is_dir()):

@@ -41,7 +41,7 @@ from make_examples import example_notebooks, variants_for  # noqa: E402
 
 from autograder.bundle import Bundle, load_bundle  # noqa: E402
 from autograder.grading.grader import grade_submissions  # noqa: E402
-from autograder.release import Release, build_releases, find_assignments  # noqa: E402
+from autograder.authoring.release import Release, build_releases, find_assignments  # noqa: E402
 from autograder.grading.sandbox import Limits  # noqa: E402
 
 HOSTILE = {

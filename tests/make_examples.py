@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 
 from conftest import answer_cell_index  # noqa: E402
 
-from autograder.release import Release  # noqa: E402
+from autograder.authoring.release import Release  # noqa: E402
 
 
 def variants_for(assignment: str) -> dict:
@@ -66,7 +66,7 @@ def example_notebooks(release: Release) -> dict[str, str]:
 
 
 def main() -> None:
-    from autograder.release import build_releases, find_assignments
+    from autograder.authoring.release import build_releases, find_assignments
 
     root = HERE.parent
     for release in build_releases(find_assignments(root / "assignments"),

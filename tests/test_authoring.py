@@ -16,12 +16,12 @@ import nbformat
 import pytest
 from conftest import ROOT
 
-from autograder import build_state
+from autograder.authoring import build_state
+from autograder.authoring.instructor_notebook import read_instructor_notebook
+from autograder.authoring.release import build_release
+from autograder.authoring.skeleton import write_skeleton
 from autograder.errors import ReleaseError
 from autograder.grading.grader import grade_submissions
-from autograder.instructor import read_instructor_notebook
-from autograder.release import build_release
-from autograder.skeleton import write_skeleton
 
 
 def _autograder(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:

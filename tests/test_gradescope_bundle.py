@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-from autograder.bundle_files import GRADING_PACKAGES, grading_python, suite_pins
+from autograder.authoring.bundle_files import GRADING_PACKAGES, grading_python, suite_pins
 
 DEV_ONLY = ("playwright", "ruff", "pytest", "dask", "distributed", "otter-grader",
             "nbformat", "nbclient", "ipykernel", "matplotlib", "pyyaml")

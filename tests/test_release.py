@@ -14,10 +14,13 @@ import nbformat
 import pytest
 from conftest import ASSIGNMENT_NAMES, ASSIGNMENTS, ROOT
 
+from autograder.authoring.instructor_notebook import (
+    find_instructor_notebook,
+    read_instructor_notebook,
+)
+from autograder.authoring.release import build_release
 from autograder.bundle import load_bundle
 from autograder.errors import ReleaseError
-from autograder.instructor import find_instructor_notebook, read_instructor_notebook
-from autograder.release import build_release
 
 
 def _solution_and_given_lines(solution: Path) -> tuple[set[str], set[str]]:

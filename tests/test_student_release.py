@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, filled_in
 
+from autograder.authoring.pins import suite_pins
+from autograder.authoring.setup_cell import PACKED_HELPERS, packed_in, unpack
+from autograder.authoring.student_env import INSTALL_LINE
 from autograder.bundle import load_bundle
-from autograder.pins import suite_pins
 from autograder.reports.feedback import feedback_markdown
 from autograder.results import CheckResult, QuestionResult, SubmissionResult
-from autograder.setup_cell import PACKED_HELPERS, packed_in, unpack
-from autograder.student_env import INSTALL_LINE
 
 # What otter looks for (str(get_ipython()) contains "google.colab"): the shell's class, renamed.
 SIMULATE_COLAB = textwrap.dedent("""\

@@ -27,10 +27,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from autograder import build_state
-from autograder.bundle import MANIFEST
-from autograder.errors import ReleaseError, UnknownAssignmentError
-from autograder.instructor import (
+from autograder.authoring import build_state
+from autograder.authoring.instructor_notebook import (
     InstructorNotebook,
     config_body,
     find_instructor_notebook,
@@ -38,16 +36,18 @@ from autograder.instructor import (
     raw_source,
     read_instructor_notebook,
 )
-from autograder.setup_cell import FIRST_LINE, PACKED_HELPERS, setup_cell_source
-from autograder.student_env import (
+from autograder.authoring.setup_cell import FIRST_LINE, PACKED_HELPERS, setup_cell_source
+from autograder.authoring.student_env import (
     INSTALL_LINE,
     REQUIREMENTS_FILE,
     UnknownImportError,
     student_environment,
 )
-from autograder.student_readme import student_readme
+from autograder.authoring.student_readme import student_readme
+from autograder.bundle import MANIFEST
+from autograder.errors import ReleaseError, UnknownAssignmentError
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 # Shipped to students and into bundles so tests can `from autograder.kit.checks import ...`.
 SHIPPED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/validate.py")
 # Said above the export cell (otter's export_cell.instructions).
@@ -216,7 +216,7 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
         entries = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}
     shutil.rmtree(work)
 
-    from autograder.bundle_files import bundle_entries  # the bundle's entry point is ours
+    from autograder.authoring.bundle_files import bundle_entries  # the bundle's entry point is ours
 
     entries.update(bundle_entries())
     entries[MANIFEST] = json.dumps({"assignment": name,

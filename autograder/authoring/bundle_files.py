@@ -16,9 +16,9 @@ import re
 import tomllib
 from pathlib import Path
 
-from autograder.pins import suite_pins
+from autograder.authoring.pins import suite_pins
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 ROOT_DIR = PACKAGE_DIR.parent
 
 # What grading imports (the engine, the judge, the student's process warm imports) and what
@@ -89,8 +89,8 @@ def grading_python(pyproject: Path = ROOT_DIR / "pyproject.toml") -> str:
 
 def bundle_constraints(pins: dict[str, str]) -> str:
     lines = [pins[name] for name in GRADING_PACKAGES if name in pins]
-    return ("# Derived from the suite's constraints.txt (autograder/bundle_files.py): the pins\n"
-            "# of what grading installs. Edit the suite's file, not this one.\n"
+    return ("# Derived from the suite's constraints.txt (autograder/authoring/bundle_files.py):\n"
+            "# the pins of what grading installs. Edit the suite's file, not this one.\n"
             + "\n".join(lines) + "\n")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-CONSTRAINTS = Path(__file__).resolve().parent.parent / "constraints.txt"
+CONSTRAINTS = Path(__file__).resolve().parents[2] / "constraints.txt"
 
 
 def project_name(requirement: str) -> str:

@@ -22,7 +22,7 @@ import zlib
 from collections.abc import Mapping
 from pathlib import Path
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 # What the tests import (checks) and what the cell imports (notebook_grader).
 PACKED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/notebook_grader.py")
 FIRST_LINE = "# Initialize Otter"

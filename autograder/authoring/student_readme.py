@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograder.student_env import INSTALL_LINE, REQUIREMENTS_FILE, StudentEnvironment
+from autograder.authoring.student_env import INSTALL_LINE, REQUIREMENTS_FILE, StudentEnvironment
 
 
 def student_readme(assignment: str, notebook: str, environment: StudentEnvironment) -> str:

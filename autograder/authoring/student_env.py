@@ -14,7 +14,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from autograder.pins import suite_pins
+from autograder.authoring.pins import suite_pins
 
 # Top-level modules a notebook may import -> the project that provides them.
 PROJECT_OF_MODULE = {
@@ -78,7 +78,8 @@ def student_environment(sources: Iterable[str]) -> StudentEnvironment:
     if unknown:
         raise UnknownImportError(
             f"the notebook imports {', '.join(unknown)}: add its project to "
-            "PROJECT_OF_MODULE in autograder/student_env.py and its pin to constraints.txt")
+            "PROJECT_OF_MODULE in autograder/authoring/student_env.py and its pin to "
+            "constraints.txt")
     projects = sorted({PROJECT_OF_MODULE[m] for m in modules} | set(ALWAYS))
     pins = suite_pins()
     missing = [p for p in projects if p not in pins]
