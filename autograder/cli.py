@@ -157,7 +157,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_audit(args: argparse.Namespace) -> int:
     import json
 
-    from autograder.audit import (
+    from autograder.audit.run import (
         audit_assignment,
         format_report,
         read_record,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.audit import answer_cell_index  # noqa: F401 - tests import it from here
+from autograder.audit.mutants import answer_cell_index  # noqa: F401 - tests import it from here
 from autograder.authoring.release import Release, build_release, find_assignments
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,14 +11,12 @@ from pathlib import Path
 import pytest
 from conftest import ASSIGNMENT_NAMES, ASSIGNMENTS
 
-from autograder.audit import (
+from autograder.audit.mutants import changes_device_code, make_mutants, select
+from autograder.audit.run import (
     AuditReport,
     QuestionAudit,
-    changes_device_code,
-    make_mutants,
     read_record,
     run_audit,
-    select,
     unrecorded,
     updated_record,
 )

@@ -1,6 +1,6 @@
 """The audit's helper process: runs the instructor's notebook (or a mutant of it: the
 instructor's code with one change, never a student's) and fingerprints what a question's tests
-see. Not a sandbox: it is only ever given trusted code. ``python audit_probe.py REQUEST``
+see. Not a sandbox: it is only ever given trusted code. ``python probe.py REQUEST``
 writes ``answer.json`` next to the request.
 
 For each run: the notebook's code cells in order (otter's own cells skipped), in a fresh
