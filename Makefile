@@ -38,6 +38,7 @@ demo: release
 
 lint: $(STAMP)
 	$(BIN)/ruff check autograder tests
+	$(BIN)/mypy
 
 test: lint
 	$(BIN)/python -m pytest

@@ -18,7 +18,7 @@ from autograder.text import printable
 Outcome = Literal["passed", "failed", "skipped"]
 # graded: the tests ran. The others scored 0 and say why in ``message``.
 Status = Literal["graded", "timeout", "crashed", "invalid", "tampered", "error"]
-STATUSES: tuple[str, ...] = ("graded", "timeout", "crashed", "invalid", "tampered", "error")
+STATUSES: tuple[Status, ...] = ("graded", "timeout", "crashed", "invalid", "tampered", "error")
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,9 @@ import difflib
 import hashlib
 import random
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from autograder.errors import AutograderError
 
@@ -163,6 +163,19 @@ def _receiver(node: ast.AST) -> ast.AST:
     return copy.deepcopy(node.func.value)  # type: ignore[attr-defined]
 
 
+def _slice_swapped(node: ast.AST) -> ast.AST:
+    old = cast(ast.Slice, node)  # only made for a slice
+    return ast.Slice(lower=copy.deepcopy(old.upper), upper=copy.deepcopy(old.lower))
+
+
+def _swap_first_two_returned(node: ast.AST) -> ast.AST:
+    # only made for a ``return`` of a tuple
+    returned = cast(ast.Tuple, cast(ast.Return, node).value)
+    return _with(node, value=ast.Tuple(
+        [copy.deepcopy(returned.elts[1]), copy.deepcopy(returned.elts[0]),
+         *copy.deepcopy(returned.elts[2:])], ast.Load()))
+
+
 def _int_constant(node: ast.AST) -> int | None:
     if isinstance(node, ast.Constant) and type(node.value) is int:
         return node.value
@@ -172,7 +185,7 @@ def _int_constant(node: ast.AST) -> int | None:
     return None
 
 
-def _const(value: Any) -> ast.AST:
+def _const(value: Any) -> ast.expr:
     if isinstance(value, (int, float)) and value < 0:
         return ast.UnaryOp(op=ast.USub(), operand=ast.Constant(-value))
     return ast.Constant(value)
@@ -192,6 +205,8 @@ def candidate_mutations(tree: ast.Module, lines: set[int],
             what: str) -> None:
         found.append((Mutation(operator, index, make), what))
 
+    # ``make`` gets the node it was made for (same index, same source): the casts name its type
+
     for index, node in enumerate(nodes):
         line = getattr(node, "lineno", None)
         if line is None or line not in lines:
@@ -199,12 +214,15 @@ def candidate_mutations(tree: ast.Module, lines: set[int],
         name = _attr_name(node)
         if isinstance(node, ast.Constant) and type(node.value) in (int, float) and \
                 not isinstance(parents.get(id(node)), ast.UnaryOp):
-            value = node.value
+            value = cast(int | float, node.value)  # its type() is checked above
             for new in ((value + 1, value - 1) if type(value) is int else
                         (value * 2, value + 1.0)):
-                add("constant", index, lambda n, v=new: _const(v), f"{value!r} -> {new!r}")
+                def constant(n: ast.AST, new: int | float = new) -> ast.AST:
+                    return _const(new)
+                add("constant", index, constant, f"{value!r} -> {new!r}")
         elif isinstance(node, ast.Constant) and type(node.value) is bool:
-            add("constant", index, lambda n: ast.Constant(not n.value), "bool flipped")
+            add("constant", index, lambda n: ast.Constant(not cast(ast.Constant, n).value),
+                "bool flipped")
         if isinstance(node, ast.Call):
             # device moves whose result is not kept / never made
             if name in _DEVICE_MOVES and isinstance(node.func, ast.Attribute):
@@ -226,7 +244,7 @@ def candidate_mutations(tree: ast.Module, lines: set[int],
             if name in ("transpose", "swapaxes", "permute") and \
                     isinstance(node.func, ast.Attribute) and len(node.args) >= 2:
                 add("dims", index, lambda n: _with(n, args=list(reversed(
-                    copy.deepcopy(n.args)))), f"{name} dims reversed")
+                    copy.deepcopy(cast(ast.Call, n).args)))), f"{name} dims reversed")
                 add("dims", index, _receiver, f".{name}(...) dropped")
             if name in _REDUCTIONS:
                 for k, keyword in enumerate(node.keywords):
@@ -234,15 +252,16 @@ def candidate_mutations(tree: ast.Module, lines: set[int],
                     if dim is not None:
                         for new in {0: (1,), 1: (0,), -1: (0,)}.get(dim, (0,)):
                             def make(n: ast.AST, k: int = k, new: int = new) -> ast.AST:
-                                n = copy.deepcopy(n)
-                                n.keywords[k].value = _const(new)
-                                return n
+                                call = cast(ast.Call, copy.deepcopy(n))
+                                call.keywords[k].value = _const(new)
+                                return call
                             add("reduction-dim", index, make, f"{name}(dim={dim} -> {new})")
                     if keyword.arg == "keepdim":
                         def flip(n: ast.AST, k: int = k) -> ast.AST:
-                            n = copy.deepcopy(n)
-                            n.keywords[k].value = ast.UnaryOp(ast.Not(), n.keywords[k].value)
-                            return n
+                            call = cast(ast.Call, copy.deepcopy(n))
+                            call.keywords[k].value = ast.UnaryOp(ast.Not(),
+                                                                 call.keywords[k].value)
+                            return call
                         add("reduction-dim", index, flip, f"{name} keepdim flipped")
                 positional = [k for k, a in enumerate(node.args) if _int_constant(a) is not None]
                 for k in positional[:1]:
@@ -250,16 +269,16 @@ def candidate_mutations(tree: ast.Module, lines: set[int],
                     new = 1 if dim == 0 else 0
 
                     def make_pos(n: ast.AST, k: int = k, new: int = new) -> ast.AST:
-                        n = copy.deepcopy(n)
-                        n.args[k] = _const(new)
-                        return n
+                        call = cast(ast.Call, copy.deepcopy(n))
+                        call.args[k] = _const(new)
+                        return call
                     add("reduction-dim", index, make_pos, f"{name}(..., {dim} -> {new})")
             for k, keyword in enumerate(node.keywords):
                 if keyword.arg in _DROPPABLE_KEYWORDS:
                     def drop(n: ast.AST, k: int = k) -> ast.AST:
-                        n = copy.deepcopy(n)
-                        del n.keywords[k]
-                        return n
+                        call = cast(ast.Call, copy.deepcopy(n))
+                        del call.keywords[k]
+                        return call
                     add("keyword-dropped", index, drop, f"{keyword.arg}= dropped")
             # a torch call replaced by its NumPy twin
             if isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) \
@@ -268,37 +287,44 @@ def candidate_mutations(tree: ast.Module, lines: set[int],
                 twin = _NUMPY_RENAMES.get(name, name)
 
                 def numpy_call(n: ast.AST, twin: str = twin) -> ast.AST:
-                    n = copy.deepcopy(n)
-                    n.func = ast.Attribute(ast.Name("np"), twin)
-                    return n
+                    call = cast(ast.Call, copy.deepcopy(n))
+                    call.func = ast.Attribute(ast.Name("np"), twin)
+                    return call
                 add("numpy-twin", index, numpy_call, f"torch.{name} -> np.{twin}")
         if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and \
                 node.value.id == "torch" and node.attr in _DTYPE_SWAPS:
-            new = _DTYPE_SWAPS[node.attr]
-            add("dtype", index, lambda n, new=new: _with(n, attr=new),
-                f"torch.{node.attr} -> torch.{new}")
+            dtype = _DTYPE_SWAPS[node.attr]
+
+            def dtype_swap(n: ast.AST, new: str = dtype) -> ast.AST:
+                return _with(n, attr=new)
+            add("dtype", index, dtype_swap, f"torch.{node.attr} -> torch.{dtype}")
         if isinstance(node, ast.Attribute) and node.attr in ("T", "mT") and \
                 isinstance(node.ctx, ast.Load):
-            add("dims", index, lambda n: copy.deepcopy(n.value), f".{node.attr} dropped")
+            add("dims", index, lambda n: copy.deepcopy(cast(ast.Attribute, n).value),
+                f".{node.attr} dropped")
         if isinstance(node, ast.Name) and ("train" in node.id or "test" in node.id):
             swapped = node.id.replace("train", "\0").replace("test", "train").replace(
                 "\0", "test")
             if swapped != node.id and swapped in known_names:
-                add("train-test", index, lambda n, s=swapped: _with(n, id=s),
-                    f"{node.id} -> {swapped}")
+                def rename(n: ast.AST, s: str = swapped) -> ast.AST:
+                    return _with(n, id=s)
+                add("train-test", index, rename, f"{node.id} -> {swapped}")
         if isinstance(node, ast.Slice) and (node.lower is None) != (node.upper is None):
-            add("slice", index, lambda n: ast.Slice(lower=copy.deepcopy(n.upper),
-                                                    upper=copy.deepcopy(n.lower)),
-                "slice [:n] <-> [n:]")
+            add("slice", index, _slice_swapped, "slice [:n] <-> [n:]")
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOP_SWAPS:
             new_op = _BINOP_SWAPS[type(node.op)]
-            add("arithmetic", index, lambda n, o=new_op: _with(n, op=o()),
-                f"{type(node.op).__name__} -> {new_op.__name__}")
+
+            def swap_op(n: ast.AST, o: type[ast.operator] = new_op) -> ast.AST:
+                return _with(n, op=o())
+            add("arithmetic", index, swap_op, f"{type(node.op).__name__} -> {new_op.__name__}")
         if isinstance(node, ast.Compare) and len(node.ops) == 1 and \
                 type(node.ops[0]) in _COMPARE_SWAPS:
-            new_op = _COMPARE_SWAPS[type(node.ops[0])]
-            add("comparison", index, lambda n, o=new_op: _with(n, ops=[o()]),
-                f"{type(node.ops[0]).__name__} -> {new_op.__name__}")
+            new_cmp = _COMPARE_SWAPS[type(node.ops[0])]
+
+            def swap_cmp(n: ast.AST, o: type[ast.cmpop] = new_cmp) -> ast.AST:
+                return _with(n, ops=[o()])
+            add("comparison", index, swap_cmp,
+                f"{type(node.ops[0]).__name__} -> {new_cmp.__name__}")
         # statements: a call whose result is not used (zero_grad, step, backward, manual_seed,
         # synchronize, eval(), ...) dropped; a seed call moved one statement later
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
@@ -307,9 +333,7 @@ def candidate_mutations(tree: ast.Module, lines: set[int],
             add(operator, index, lambda n: None, f"`{_dotted(node.value.func)}(...)` dropped")
         if isinstance(node, ast.Return) and node.value is not None and \
                 isinstance(node.value, ast.Tuple) and len(node.value.elts) >= 2:
-            add("order", index, lambda n: _with(n, value=ast.Tuple(
-                [copy.deepcopy(n.value.elts[1]), copy.deepcopy(n.value.elts[0]),
-                 *copy.deepcopy(n.value.elts[2:])], ast.Load())), "first two returned swapped")
+            add("order", index, _swap_first_two_returned, "first two returned swapped")
     # seed calls moved below the next statement, and assignments dropped
     for index, node in enumerate(nodes):
         for body_name in ("body", "orelse"):
@@ -319,9 +343,9 @@ def candidate_mutations(tree: ast.Module, lines: set[int],
             for position, statement in enumerate(body):
                 if getattr(statement, "lineno", None) not in lines:
                     continue
-                called = _attr_name(statement.value) if isinstance(statement, ast.Expr) \
-                    else None
-                if called in _SEED_CALLS and position + 1 < len(body):
+                statement_call = _attr_name(statement.value) \
+                    if isinstance(statement, ast.Expr) else None
+                if statement_call in _SEED_CALLS and position + 1 < len(body):
                     def move(n: ast.AST, body_name: str = body_name,
                              position: int = position) -> ast.AST:
                         n = copy.deepcopy(n)
@@ -356,7 +380,8 @@ def _replace(tree: ast.Module, mutation: Mutation) -> tuple[ast.AST, ast.AST | N
 
 
 def _span(source_lines: list[str], node: ast.AST) -> tuple[int, int, int, int]:
-    return node.lineno, node.col_offset, node.end_lineno, node.end_col_offset  # type: ignore
+    located: Any = node  # every node of a parsed cell has a position; ast.AST declares none
+    return located.lineno, located.col_offset, located.end_lineno, located.end_col_offset
 
 
 def _splice(source: str, node: ast.AST, text: str) -> str:
@@ -381,14 +406,15 @@ def apply(source: str, mutation: Mutation) -> str | None:
     old, new = replaced
     if mutation.operator == "seed-moved":
         # the mutated node is a whole block: re-emit its two swapped statements in place
+        old_body: list[ast.stmt] = getattr(old, "body", [])
         position = next(i for i, (a, b) in enumerate(zip(
-            getattr(old, "body", []), getattr(new, "body", []), strict=False))
+            old_body, getattr(new, "body", []), strict=False))
             if ast.dump(a) != ast.dump(b))
-        first, second = old.body[position], old.body[position + 1]  # type: ignore
+        first, second = old_body[position], old_body[position + 1]
         lines = source.split("\n")
-        start, end = first.lineno, second.end_lineno  # type: ignore
-        chunk_first = lines[first.lineno - 1: first.end_lineno]  # type: ignore
-        chunk_second = lines[second.lineno - 1: second.end_lineno]  # type: ignore
+        start, end = first.lineno, second.end_lineno
+        chunk_first = lines[first.lineno - 1: first.end_lineno]
+        chunk_second = lines[second.lineno - 1: second.end_lineno]
         return "\n".join([*lines[: start - 1], *chunk_second, *chunk_first, *lines[end:]])
     text = "pass" if new is None else ast.unparse(new)
     if isinstance(old, ast.expr) and isinstance(new, ast.expr):
@@ -439,7 +465,7 @@ def short_diff(before: str, after: str) -> str:
 
 
 def make_mutants(question: str, source: str, lines: set[int], known_names: set[str],
-                 extra: list[tuple[str, str, str]] = ()) -> list[Mutant]:
+                 extra: Sequence[tuple[str, str, str]] = ()) -> list[Mutant]:
     """Every distinct mutant of one answer cell (no-ops and duplicates dropped)."""
     tree = ast.parse(source)
     reference = ast.dump(tree)
@@ -454,7 +480,7 @@ def make_mutants(question: str, source: str, lines: set[int], known_names: set[s
             parsed = ast.dump(ast.parse(text)) if text is not None else None
         except (SyntaxError, ValueError, TypeError, AttributeError, StopIteration):
             continue
-        if parsed is None or parsed in seen:  # a no-op, or a mutant made already
+        if text is None or parsed is None or parsed in seen:  # a no-op, or made already
             continue
         seen.add(parsed)
         diff = short_diff(source, text)

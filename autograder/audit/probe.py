@@ -88,8 +88,8 @@ def literal(value: Any) -> str | None:
             value.numel() <= 64 and not value.requires_grad:
         return f"torch.tensor({value.tolist()!r}, dtype={value.dtype})"
     if isinstance(value, tuple) and len(value) <= 8:
-        parts = [literal(v) for v in value]
-        if all(p is not None for p in parts):
+        parts = [p for p in (literal(v) for v in value) if p is not None]
+        if len(parts) == len(value):
             return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")"
     return None
 

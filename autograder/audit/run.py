@@ -308,9 +308,10 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
         probed = _probe([_notebook_with(reference_nb, index_of[m.question], m.source)
                          for m, _ in survivors], bundle_path, [m.question for m, _ in survivors],
                         timeout=1800)
-        for question, seen in references_seen.items():
+        for asked_question, seen in references_seen.items():
             if "error" in seen:
-                report.errors.append(f"probing the reference for {question}: {seen['error']}")
+                report.errors.append(f"probing the reference for {asked_question}: "
+                                     f"{seen['error']}")
         for (mutant, passed), seen in zip(survivors, probed, strict=True):
             entry = {**mutant.to_json(), "passed": passed}
             if "error" in seen:  # not probed: it stays a survivor, and the report says why

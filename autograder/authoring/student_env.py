@@ -54,7 +54,7 @@ class StudentEnvironment:
 def imported_modules(sources: Iterable[str]) -> set[str]:
     """Top-level modules imported by these code sources (cells, test files). A cell with
     IPython syntax (``%pip``, ``!ls``) is read without those lines."""
-    found = set()
+    found: set[str] = set()
     for source in sources:
         try:
             tree = ast.parse(source)

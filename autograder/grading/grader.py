@@ -42,6 +42,7 @@ from autograder.grading.submission import (
     read_submission,
 )
 from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
+from autograder.results import Outcome as CheckOutcome
 
 STARTUP_SECONDS = 120.0  # a zygote importing torch on a loaded machine
 EXIT_SECONDS = 30.0  # sweeping a submission's leftovers
@@ -155,6 +156,8 @@ class Worker:
             result = wire.receive(channel, deadline).header
         except (wire.WireError, wire.DeadlinePassed) as error:
             for pid in (started.get("judge"), started.get("pid")):
+                if pid is None:  # not started
+                    continue
                 with contextlib.suppress(ProcessLookupError, PermissionError, TypeError):
                     os.kill(int(pid), signal.SIGKILL)
             return Outcome("error", f"the judge did not report ({type(error).__name__})")
@@ -203,9 +206,9 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
         checks = []
         for spec in question.checks:
             got = reported.get(question.name, {}).get(spec.name, {}) if graded else {}
-            result = got.get("outcome")
-            if result not in ("passed", "failed", "skipped"):
-                result = "failed"
+            reported_outcome = got.get("outcome")
+            result: CheckOutcome = reported_outcome \
+                if reported_outcome in ("passed", "failed", "skipped") else "failed"
             message = str(got.get("message", "")) if graded else outcome.status
             if result == "failed" and spec.failure_message:
                 message = f"{spec.failure_message}\n{message}".strip()

@@ -237,7 +237,7 @@ def _within(path: str, folders: set[str]) -> bool:
     return any(path == f or path.startswith(f.rstrip(os.sep) + os.sep) for f in folders)
 
 
-def _outermost(paths: set[str]) -> list[str]:
+def _outermost(paths: frozenset[str]) -> list[str]:
     return sorted(p for p in paths if not _within(p, {q for q in paths if q != p}))
 
 

@@ -564,4 +564,4 @@ def _share_temporary_folders(folder: str) -> None:
         os.chmod(path, 0o1777)
         return path
 
-    tempfile.mkdtemp = shared_mkdtemp
+    tempfile.mkdtemp = shared_mkdtemp  # type: ignore[assignment]  # patched; not overloaded

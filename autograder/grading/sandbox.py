@@ -135,8 +135,12 @@ def _prepare_interpreter() -> Any:
     # ``__main__`` module, which is the zygote's (``python -m autograder.grading.sandbox``).
     shell = InteractiveShell.instance(config=config, user_module=types.ModuleType("__main__"))
     # IPython keeps a copy of everything a cell prints (for %history -o), whatever the
-    # history settings: endless printing would fill memory past our output cap.
-    shell._tee = lambda channel: contextlib.nullcontext()
+    # history settings: endless printing would fill memory past our output cap. Its ``_tee``
+    # method is replaced, on this instance, by one that keeps nothing.
+    def no_tee(channel: str) -> contextlib.nullcontext[None]:
+        return contextlib.nullcontext()
+
+    shell._tee = no_tee  # type: ignore[method-assign, assignment]  # a method, patched
     # Warm the paths every submission takes (IPython's cell compiler, torch's first ops, the
     # meta device), so each forked child inherits them ready instead of paying again.
     shell.run_cell("import torch\n_ = (torch.ones(2, 2) @ torch.ones(2, 2)).sum().item()\n"

@@ -154,6 +154,11 @@ def read_submission(path: Path, stem: str, bundle: Bundle, *, name: str = "",
     return replace(submission, name=name or stem, notes=(*notes, *submission.notes))
 
 
+def _object(value: object) -> dict[str, Any]:
+    """A JSON object field: ``value`` where it is an object, else an empty one."""
+    return value if isinstance(value, dict) else {}
+
+
 def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
     try:
         raw = _notebook_bytes(path)
@@ -180,9 +185,9 @@ def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
     except (ValueError, OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:
         return Submission(stem=stem, path=path, problem=f"{path.name}: {error}")
 
-    metadata = nb.get("metadata") if isinstance(nb.get("metadata"), dict) else {}
+    metadata = _object(nb.get("metadata"))
     notes: list[str] = []
-    otter = metadata.get("otter") if isinstance(metadata.get("otter"), dict) else {}
+    otter = _object(metadata.get("otter"))
     belongs_to = otter.get("assignment_name")
     if belongs_to and belongs_to != bundle.assignment:
         return Submission(stem=stem, path=path, problem=(
@@ -191,7 +196,7 @@ def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
     if not belongs_to:
         notes.append("the notebook carries no assignment name (re-created or renamed "
                       "notebook?); graded against this assignment anyway")
-    kernel = metadata.get("kernelspec") if isinstance(metadata.get("kernelspec"), dict) else {}
+    kernel = _object(metadata.get("kernelspec"))
     language = str(kernel.get("language") or "python").lower()
     if language != "python":
         return Submission(stem=stem, path=path, problem=(

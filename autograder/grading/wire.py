@@ -26,7 +26,7 @@ import socket
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -379,6 +379,7 @@ class Decoder:
         kind, index = node.get("type"), node.get("index")
         _want(kind in DEVICE_TYPES and (index is None or type(index) is int and 0 <= index < 64),
               "an unknown device")
+        kind = cast(str, kind)  # one of DEVICE_TYPES: checked just above
         return torch.device(kind, index) if index is not None else torch.device(kind)
 
     @staticmethod
@@ -395,7 +396,7 @@ class Decoder:
         _want(node.get("dtype") in TORCH_DTYPES, "a tensor of an unknown dtype")
         dtype = TORCH_DTYPES[node["dtype"]]
         shape = _ints(node.get("shape"), "a tensor shape")
-        device = self._device(node.get("device") if type(node.get("device")) is dict else {})
+        device = self._device(node["device"] if type(node.get("device")) is dict else {})
         numel = math.prod(shape)
         if device.type == "meta":
             tensor = torch.empty(shape, dtype=dtype, device="meta")
@@ -439,6 +440,7 @@ class Decoder:
         span = node.get("span")
         _want(type(span) is list and len(span) == 2 and all(type(v) is int for v in span),
               "a storage span is not two integers")
+        span = cast(list[int], span)  # checked just above
         subclass = node.get("subclass")
         _want(subclass is None or isinstance(subclass, str), "a subclass name is not text")
         return {"span": (span[0], span[1]), "subclass": subclass and subclass[:MAX_REPR]}
@@ -453,10 +455,13 @@ class Decoder:
         _want(type(node.get("id")) is int, "a handle without an id")
         flags = [node.get(k) for k in ("callable", "iterator", "class")]
         _want(all(type(f) is bool for f in flags), "a handle's flags are not booleans")
+        is_callable, is_iterator, is_class = cast(list[bool], flags)  # checked just above
         text = node.get("repr")
         _want(isinstance(text, str), "a handle's repr is not text")
-        return HandleInfo(id=node["id"], type_names=names(node.get("type")), callable=flags[0],
-                          iterator=flags[1], is_class=flags[2], repr=text[:MAX_REPR],
+        text = cast(str, text)  # checked just above
+        return HandleInfo(id=node["id"], type_names=names(node.get("type")),
+                          callable=is_callable, iterator=is_iterator, is_class=is_class,
+                          repr=text[:MAX_REPR],
                           class_mro=names(node.get("class_mro", [])))
 
 

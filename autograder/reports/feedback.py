@@ -48,8 +48,8 @@ def feedback_markdown(result: SubmissionResult, *, show_hidden_scores: bool = Fa
             note = f", {skipped} skipped (needs a GPU)" if skipped else ""
             lines.append(f"- hidden checks: {points_text(earned)}/{points_text(top)}{note}")
         elif question_hidden:
-            top = points_text(sum(c.max_points for c in question_hidden))
-            lines.append(f"- {len(question_hidden)} hidden check(s) worth {top} points: "
+            worth = points_text(sum(c.max_points for c in question_hidden))
+            lines.append(f"- {len(question_hidden)} hidden check(s) worth {worth} points: "
                          "scores not shown")
         lines.append("")
     return "\n".join(lines)

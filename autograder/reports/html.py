@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from matplotlib import style
@@ -46,7 +47,7 @@ LEVEL_LABELS = {"full": "full marks", "partial": "partial", "zero": "zero",
 COLORS = {"full": "#4c9a5b", "partial": "#e3a33b", "zero": "#d1495b", "unscored": "#b8b8b8",
           "graded": "#4a72b0", "ungraded": "#b8b8b8"}
 # Matplotlib's defaults (not the user's matplotlibrc) plus these: the same pixels anywhere.
-_STYLE = ["default", {
+_STYLE: list[str | dict[str, Any]] = ["default", {
     "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
     "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
 }]
@@ -121,13 +122,13 @@ def check_stats(results: Sequence[SubmissionResult]) -> list[CheckStats]:
             for check in question.checks:
                 order.setdefault((question.name, check.name), []).append(check)
     stats = []
-    for (question, name), checks in order.items():
+    for (question_name, name), checks in order.items():
         failures = Counter(c.message.strip() or "(no message)" for c in checks
                            if c.outcome == "failed")
         top = sorted(failures.items(), key=lambda item: (-item[1], item[0]))[:TOP_MESSAGES]
         skipped = sum(c.outcome == "skipped" for c in checks)
         stats.append(CheckStats(
-            question=question, check=name, hidden=any(c.hidden for c in checks),
+            question=question_name, check=name, hidden=any(c.hidden for c in checks),
             ran=len(checks) - skipped, failed=sum(failures.values()), skipped=skipped,
             top_messages=tuple(top)))
     position = {key: i for i, key in enumerate(order)}
@@ -266,7 +267,7 @@ def summary_html(results: Sequence[SubmissionResult], pending: Sequence[str]) ->
     out.append("</div>")
     out.append('<div class="side-by-side"><table class="status-counts"><thead><tr>'
                '<th>status</th><th class="num">submissions</th></tr></thead><tbody>')
-    rows = [(s, counts.get(s, 0)) for s in STATUSES]
+    rows: list[tuple[str, int]] = [(s, counts.get(s, 0)) for s in STATUSES]
     if pending:
         rows.append(("pending", len(pending)))
     for status, count in rows:

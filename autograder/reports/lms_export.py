@@ -137,9 +137,9 @@ class ExportReport:
         for item in self.ambiguous:
             lines.append(f"ambiguous, left out: {item.submission} fits "
                          + ", ".join(item.students))
-        for item in self.conflicts:
-            lines.append(f"several submissions for {item.student}, cell left empty: "
-                         + ", ".join(item.submissions))
+        for conflict in self.conflicts:
+            lines.append(f"several submissions for {conflict.student}, cell left empty: "
+                         + ", ".join(conflict.submissions))
         if self.missing:
             lines.append(f"no submission from {len(self.missing)} student(s), cell left "
                          "empty: " + ", ".join(self.missing))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TextIO
 
 from autograder.results import SubmissionResult
 
@@ -11,7 +12,7 @@ from autograder.results import SubmissionResult
 class Progress:
     """A live bar on a terminal, plain lines elsewhere (CI logs)."""
 
-    def __init__(self, total: int, stream: object = sys.stderr) -> None:
+    def __init__(self, total: int, stream: TextIO = sys.stderr) -> None:
         self.stream = stream
         self.bar = None
         if total and getattr(stream, "isatty", lambda: False)():
@@ -33,7 +34,7 @@ class Progress:
             self.bar.close()
 
 
-def print_gradebook(results: Sequence[SubmissionResult], stream: object = sys.stdout) -> None:
+def print_gradebook(results: Sequence[SubmissionResult], stream: TextIO = sys.stdout) -> None:
     if not results:
         return
     questions = [q.name for q in results[0].questions]

@@ -314,8 +314,9 @@ class Runner:
         return attrs, text
 
     def _optimizer_state(self, optimizer: torch.optim.Optimizer) -> tuple[list[Any], str]:
-        state = [[self._token(p), dict(s)] for p, s in optimizer.state.items()
-                 if self._token(p) is not None]
+        state: list[list[Any]] = [[self._token(p), dict(s)]
+                                  for p, s in optimizer.state.items()
+                                  if self._token(p) is not None]
         groups = [{k: v for k, v in g.items() if k != "params"} for g in optimizer.param_groups]
         text = repr([(t, {k: (v._version, v.data_ptr()) if isinstance(v, torch.Tensor) else v
                           for k, v in s.items()}) for t, s in state]) + repr(groups)
