@@ -26,7 +26,7 @@ import contextlib
 import random
 import weakref
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -579,7 +579,10 @@ def read_state_dict_file(path: str) -> Any:
         if prefix + "byteorder" in infos and \
                 archive.read(prefix + "byteorder") != b"little":
             raise ValueError("a file saved with another byte order")
-        stack, marks, memo, loaded = [], [], {}, {}
+        stack: list[Any] = []  # the unpickler's stack: any value a record holds
+        marks: list[int] = []
+        memo: dict[Any, Any] = {}
+        loaded: dict[str, torch.Tensor] = {}
 
         def pop_mark() -> list[Any]:
             start = marks.pop()
@@ -624,7 +627,7 @@ def read_state_dict_file(path: str) -> Any:
             name = opcode.name
             if name in ("GLOBAL", "STACK_GLOBAL"):
                 if name == "GLOBAL":
-                    module, _, attribute = arg.partition(" ")
+                    module, _, attribute = cast(str, arg).partition(" ")  # "module name"
                 else:
                     attribute, module = stack.pop(), stack.pop()
                 if type(module) is not str or type(attribute) is not str:
@@ -658,9 +661,9 @@ def read_state_dict_file(path: str) -> Any:
                 stack.append(tuple(pop_mark()))
             elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
                 count = int(name[-1])
-                items = tuple(stack[-count:])
+                popped = tuple(stack[-count:])
                 del stack[-count:]
-                stack.append(items)
+                stack.append(popped)
             elif name == "EMPTY_DICT":
                 stack.append({})
             elif name == "EMPTY_LIST":
