@@ -12,6 +12,7 @@ import ast
 import csv
 import io
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -47,7 +48,11 @@ EXPECTED = {
     "nbformat3": Expect(
         "invalid", ("nbformat3.ipynb", "format 3")),
     "cell-source-number": Expect("invalid", ("cell-source-number.ipynb", "source")),
-    "huge": Expect("invalid", ("huge.ipynb", "20 mb")),
+    "huge": Expect("invalid", ("huge.ipynb", "64 mb")),
+    "deep-json": Expect("invalid", ("deep-json.ipynb", "nests")),
+    "linked": Expect("invalid", ("linked.ipynb", "symbolic link")),
+    "linked-folder": Expect("invalid", ("linked-folder/", "tensors.ipynb", "symbolic link")),
+    "fifo": Expect("invalid", ("fifo", "not a regular file")),
     "not-a-zip": Expect("invalid", ("not-a-zip.zip", "not a readable zip")),
     "no-notebook": Expect("invalid", ("no-notebook.zip", "0 notebooks")),
     "two-notebooks": Expect("invalid", ("two-notebooks.zip", "2 notebooks")),
@@ -62,6 +67,8 @@ EXPECTED = {
                                  full_marks=True),
     "missing-answer-q3": Expect("graded", ("q3", "missing")),
     "renamed-variable": Expect("graded"),
+    "big-cell": Expect("graded", full_marks=True),  # a 3 MB code cell
+    "big-outputs": Expect("graded", full_marks=True),  # a 50 MB notebook
 }
 
 
@@ -98,7 +105,13 @@ def _write_submissions(folder: Path, release) -> None:
              "outputs": [], "input": "import torch\nscalar = torch.tensor(7)"}]}]})
     notebook("cell-source-number", changed(lambda nb: nb["cells"][0].update(source=42)))
     notebook("huge", changed(lambda nb: nb["cells"].append(
-        {"cell_type": "markdown", "metadata": {}, "source": "x" * (21 * 1024 * 1024)})))
+        {"cell_type": "markdown", "metadata": {}, "source": "x" * (65 * 1024 * 1024)})))
+    (folder / "deep-json.ipynb").write_text("[" * 100_000 + "]" * 100_000)
+    # A link to a classmate's notebook, alone and inside a student's folder: never followed.
+    (folder / "linked.ipynb").symlink_to(folder / "reference.ipynb")
+    (folder / "linked-folder").mkdir()
+    (folder / "linked-folder" / "tensors.ipynb").symlink_to(folder / "reference.ipynb")
+    os.mkfifo(folder / "fifo")  # reading it would block: never opened
     (folder / "not-a-zip.zip").write_text("this is a text file named .zip\n")
     _zip(folder / "no-notebook.zip", {"README.txt": b"my submission", "tensors.py": b"x = 1"})
     _zip(folder / "two-notebooks.zip", {"tensors.ipynb": solution_text.encode(),
@@ -118,6 +131,11 @@ def _write_submissions(folder: Path, release) -> None:
     notebook("no-otter-metadata", changed(lambda nb: nb["metadata"].pop("otter")))
     notebook("unknown-kernelspec", changed(lambda nb: nb["metadata"].update(
         kernelspec={"name": "conda-env-torch-py", "display_name": "torch", "language": "python"})))
+    notebook("big-cell", changed(lambda nb: nb["cells"].insert(-1, {
+        "cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+        "source": "# notes\n" + "# " + "x" * (3 * 1024 * 1024) + "\nnote = 1\n"})))
+    notebook("big-outputs", changed(lambda nb: nb["cells"].insert(-1, {
+        "cell_type": "markdown", "metadata": {}, "source": "y" * (50 * 1024 * 1024)})))
     notebook("missing-answer-q3", changed(
         lambda nb: nb["cells"].pop(answer_cell_index(nb, "q3"))))
 

@@ -33,8 +33,10 @@ from typing import Any
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
 from autograder.grading import wire
-from autograder.grading.sandbox import Job, Limits
+from autograder.grading.regular_files import read_regular_file
+from autograder.grading.sandbox import JOB_MARK, Job, Limits
 from autograder.grading.submission import (
+    MAX_NOTEBOOK_BYTES,
     Submission,
     checkpoints,
     collect_submissions,
@@ -117,9 +119,11 @@ class Worker:
         ours, theirs = socket.socketpair()
         try:
             try:
-                socket.send_fds(self.ctrl, [json.dumps(job.to_json()).encode()],
-                                [theirs.fileno()])
+                # The channel's descriptor travels alone; the job follows, framed by its
+                # length (a notebook's code can be megabytes: more than one read).
+                socket.send_fds(self.ctrl, [JOB_MARK], [theirs.fileno()])
                 theirs.close()
+                wire.send(self.ctrl, job.to_json())
                 started = wire.receive(self.ctrl, time.monotonic() + STARTUP_SECONDS).header
                 # The tests go to the judge only, after the student's process was forked.
                 wire.send(ours, bundle.judge_message())
@@ -242,8 +246,8 @@ def _fingerprint(bundle: Bundle, path: Path, limits: Limits) -> str:
     digest = hashlib.sha256()
     digest.update(bundle.digest.encode())
     digest.update(json.dumps(limits.__dict__, sort_keys=True).encode())
-    with contextlib.suppress(OSError):
-        digest.update(path.read_bytes())
+    with contextlib.suppress(OSError, ValueError):  # unreadable: invalid, and said so later
+        digest.update(read_regular_file(path, MAX_NOTEBOOK_BYTES))
     return digest.hexdigest()
 
 
@@ -355,10 +359,17 @@ class Batch:
         self.runnable: dict[int, Submission] = {}
         for index in pending:
             entry = self.entries[index]
-            submission = Submission(stem=entry.stem, path=entry.path, name=entry.name,
-                                    problem=entry.problem) if entry.problem else \
-                read_submission(entry.path, entry.stem, self.bundle, name=entry.name,
-                                notes=entry.notes)
+            try:
+                submission = Submission(stem=entry.stem, path=entry.path, name=entry.name,
+                                        problem=entry.problem) if entry.problem else \
+                    read_submission(entry.path, entry.stem, self.bundle, name=entry.name,
+                                    notes=entry.notes)
+            except Exception as error:  # noqa: BLE001 - a row for it; the batch goes on
+                self.finish(index, ungradable(
+                    self.bundle, Submission(stem=entry.stem, path=entry.path, name=entry.name),
+                    "error", f"the grader could not read this submission: "
+                             f"{type(error).__name__}: {str(error)[:300]}"))
+                continue
             if submission.problem:
                 self.finish(index, ungradable(self.bundle, submission, "invalid",
                                               submission.problem))

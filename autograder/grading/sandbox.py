@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import json
 import os
 import signal
 import socket
@@ -51,6 +50,10 @@ class Limits:
     max_output_bytes: int = 200_000  # captured stdout/stderr kept for the instructor
     max_file_mb: int = 256  # largest file the code may write
     disk_mb: int = 512  # its working folder, /tmp and /dev/shm together (one tmpfs: memory)
+
+
+JOB_MARK = b"job"  # sent with the judge's channel to the grader; the job follows, framed
+JOB_MAX_BYTES = 1 << 30  # the trusted grader's message; the notebook size cap bounds it
 
 
 @dataclass(frozen=True)
@@ -164,14 +167,15 @@ def main(ctrl_fd: int) -> None:
     wire.send(ctrl, {"type": "ready"})
     while True:
         try:
-            raw, fds, _, _ = socket.recv_fds(ctrl, wire.MAX_MESSAGE_BYTES, 1)
-        except OSError:
-            raw = b""
-        if not raw:
+            raw, fds, _, _ = socket.recv_fds(ctrl, len(JOB_MARK), 1)
+            job = Job.from_json(wire.receive(ctrl, limit=JOB_MAX_BYTES).header) \
+                if raw == JOB_MARK and fds else None
+        except (OSError, wire.WireError):
+            job = None
+        if job is None:
             # The grader closed the control channel: done. No interpreter shutdown (seconds
             # of torch's clean-up), nothing of ours is left to flush.
             os._exit(0)
-        job = Job.from_json(json.loads(raw))
         wire.send(ctrl, {"type": "exited", **_run_submission(job, fds[0], ctrl, shell, worker)})
 
 

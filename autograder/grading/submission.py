@@ -6,6 +6,7 @@ Reading never raises for bad input: a file that is not a usable notebook becomes
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import zipfile
@@ -16,8 +17,11 @@ from typing import Any
 from autograder.bundle import Bundle
 from autograder.errors import AutograderError
 from autograder.grading.names import unique_file_stems, unique_names
+from autograder.grading.regular_files import read_regular_file
 
-MAX_NOTEBOOK_BYTES = 20 * 1024 * 1024
+# A notebook must fit one message on the wire; an honest one with many outputs is far below.
+MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
+MAX_ZIP_ENTRIES = 10_000  # an export holds a notebook and a log; a central directory costs memory
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 
 
@@ -70,6 +74,10 @@ def _listing(names: list[str], limit: int = 8) -> str:
 def _student_folder(folder: Path) -> tuple[Path, str, tuple[str, ...]]:
     """The one notebook or export zip a student's folder holds (at any depth), or why none:
     ``(path, problem, notes)``."""
+    links = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_symlink())
+    if links:
+        return folder, (f"{folder.name}/: {_listing(links)} is a symbolic link; a submission "
+                        "holds its own files, never links to others"), ()
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not _hidden(p, folder))
     found = [p for p in files if _is_submission_file(p)]
     names = [p.relative_to(folder).as_posix() for p in files]
@@ -89,6 +97,10 @@ def _student_folder(folder: Path) -> tuple[Path, str, tuple[str, ...]]:
 
 def _entry(path: Path) -> tuple[Path, str, str, tuple[str, ...]]:
     """``(what is graded, gradebook name, problem, notes)`` for one file or folder."""
+    if path.is_symlink():  # never followed: it could name a classmate's notebook
+        name = path.stem if path.suffix.lower() in SUBMISSION_SUFFIXES else path.name
+        return path, name, (f"{path.name}: a symbolic link, not a file; hand in the notebook "
+                            "itself"), ()
     if path.is_dir():
         graded, problem, notes = _student_folder(path)
         return graded, path.name, problem, notes
@@ -118,23 +130,38 @@ def collect_submissions(paths: list[Path]) -> list[Entry]:
 
 
 def _notebook_bytes(path: Path) -> bytes:
-    """The notebook inside a submission file (an .ipynb, or the one .ipynb in an export zip)."""
-    if path.stat().st_size == 0:
+    """The notebook inside a submission file (an .ipynb, or the one .ipynb in an export zip).
+    The file is read once, as a regular file (no link, no FIFO), within the size cap."""
+    raw = read_regular_file(path, MAX_NOTEBOOK_BYTES)
+    if not raw:
         raise ValueError("the file is empty")
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as zf:
+    if zipfile.is_zipfile(io.BytesIO(raw)):
+        _check_zip_entries(raw)
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
             notebooks = [i for i in zf.infolist() if i.filename.endswith(".ipynb") and
                          not i.filename.startswith("__MACOSX") and not i.is_dir()]
             if len(notebooks) != 1:
                 raise ValueError(f"the zip holds {len(notebooks)} notebooks; expected exactly one")
             if notebooks[0].file_size > MAX_NOTEBOOK_BYTES:
-                raise ValueError("the notebook in the zip is larger than 20 MB")
-            return zf.read(notebooks[0])
+                raise ValueError("the notebook in the zip is larger than 64 MB")
+            with zf.open(notebooks[0]) as member:  # a lying size field stops at the cap too
+                data = member.read(MAX_NOTEBOOK_BYTES + 1)
+            if len(data) > MAX_NOTEBOOK_BYTES:
+                raise ValueError("the notebook in the zip is larger than 64 MB")
+            return data
     if path.suffix.lower() == ".zip":
         raise ValueError("the file is named .zip but is not a readable zip archive")
-    if path.stat().st_size > MAX_NOTEBOOK_BYTES:
-        raise ValueError("the file is larger than 20 MB")
-    return path.read_bytes()
+    return raw
+
+
+def _check_zip_entries(raw: bytes) -> None:
+    """Refuse a zip whose central directory lists more entries than an export could hold,
+    before ``zipfile`` builds an object for each of them."""
+    end = raw.rfind(b"PK\x05\x06")
+    if end >= 0 and len(raw) >= end + 12:
+        entries = int.from_bytes(raw[end + 10:end + 12], "little")
+        if entries > MAX_ZIP_ENTRIES:
+            raise ValueError(f"the zip lists {entries} entries; an export holds a few")
 
 
 def _source(cell: dict[str, Any]) -> str:
@@ -166,6 +193,8 @@ def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
             nb = json.loads(raw.decode("utf-8"))
         except UnicodeDecodeError:
             raise ValueError("the file is not text (not a notebook)") from None
+        except RecursionError:
+            raise ValueError("the file's JSON nests too deeply to be a notebook") from None
         except json.JSONDecodeError as error:
             hint = " (truncated?)" if error.pos >= len(raw.rstrip()) - 1 else ""
             raise ValueError(f"not valid notebook JSON at line {error.lineno}: {error.msg}"
