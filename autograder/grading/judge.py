@@ -16,17 +16,21 @@ or overruns ends the conversation (``crashed``, ``timeout``).
 from __future__ import annotations
 
 import builtins
+import contextlib
 import inspect
 import io
 import os
+import random
 import signal
 import socket
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import cloudpickle
+import numpy as np
 import torch
 
 from autograder.grading import wire
@@ -121,6 +125,7 @@ class RemoteIterator(Remote):
 
 
 _HANDLE_TYPES = (Remote, RemoteCallable, RemoteIterator)
+_GENERATORS = ("torch", "numpy", "python", "cuda")  # the ambient state's random generators
 _STOP = object()
 
 
@@ -170,7 +175,11 @@ class Session:
         self.seq = 0
         self.handles: dict[int, Remote] = {}
         self.originals: dict[int, Any] = {}  # token -> the judge's object lent to a call
-        self.synced = b""  # digest of the ambient state both sides last agreed on
+        self.pushed = b""  # digest of the judge's ambient state as last sent to the student
+        # The student's process's generators and flags as it last reported them (a claim),
+        # for the tests that ask (``checks.student_generators``); never applied here.
+        self.student_state: dict[str, Any] | None = None
+        self.give_back: dict[str, Any] | None = None  # generators a test drew from, advanced
         self.cuda_devices = torch.cuda.device_count() if checks.cuda_available() else 0
         self.question = ""
         self.requests = 0
@@ -180,10 +189,41 @@ class Session:
     # --- sending ----------------------------------------------------------------------------
 
     def _ambient(self) -> tuple[dict[str, Any] | None, bytes]:
-        """This process's ambient state if the student's process does not have it yet."""
+        """This process's ambient state if it changed since it was last sent."""
         state = wire.capture_ambient(cuda=torch.cuda.is_initialized())
         digest = wire.ambient_digest(state)
-        return (None if digest == self.synced else state), digest
+        return (None if digest == self.pushed else state), digest
+
+    @contextlib.contextmanager
+    def student_generators(self) -> Iterator[None]:
+        """The body draws from the student's generators as last reported (see
+        ``checks.student_generators``); the judge's own flags and grad mode stay."""
+        if self.student_state is None:
+            raise ProtocolViolation("no state reported by the student's process")
+        cuda = torch.cuda.is_initialized()
+        own = wire.capture_ambient(cuda=cuda)
+        wire.apply_ambient({**own, **{k: v for k, v in self.student_state.items()
+                                      if k in _GENERATORS and (k != "cuda" or cuda)}})
+        try:
+            yield
+        finally:
+            drawn = wire.capture_ambient(cuda=cuda)
+            wire.apply_ambient(own)
+            # What the body drew is used up in the student's process too, as in a notebook.
+            self.give_back = {**self.student_state,
+                              **{k: v for k, v in drawn.items() if k in _GENERATORS}}
+
+    def start_check(self) -> None:
+        """Every check starts from the judge's own fixed state (seeds 0, grad mode on, no
+        determinism flags), whatever the student's process is in, and student code the check
+        calls runs under it (sent with the first request)."""
+        torch.manual_seed(0)  # CUDA's generators too, where there are any
+        np.random.seed(0)
+        random.seed(0)
+        torch.use_deterministic_algorithms(False)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, False
+        torch.set_grad_enabled(True)
+        self.pushed, self.give_back = b"", None
 
     def request(self, op: str, target: Remote | None, *, args: Any = None, kwargs: Any = None,
                 key: Any = None, value: Any = None, cls: Any = None, attr: str = "",
@@ -204,6 +244,9 @@ class Session:
             self.originals[base + offset] = obj
         instruments = checks.active_instruments()
         ambient, digest = self._ambient()
+        if ambient is None and self.give_back is not None:
+            ambient = self.give_back  # an explicit change of the judge's own state wins
+        self.give_back = None
         # Pickling a tensor drops its .grad: lend the gradients along (a training step that
         # forgets zero_grad() must see the ones left by the previous call).
         grads = [(i, t.grad) for i, t in enumerate(lent)
@@ -226,7 +269,9 @@ class Session:
             wire.send(self.channel, header, blobs)
         except OSError as error:
             raise StudentGone(f"the submission's process ended ({error})") from None
-        self.synced = digest
+        self.pushed = digest
+        if ambient is not None:
+            self.student_state = ambient  # the student's process now has the judge's
         reply = self._receive_reply()
         return self._decode_reply(reply, [r for _, _, r in instruments])
 
@@ -280,9 +325,7 @@ class Session:
         decoder, state = self.decoder(message.blobs), self.decoder(message.blobs, values=False)
         try:
             if header.get("ambient") is not None:
-                wire.apply_ambient(state.decode(header["ambient"]))
-                self.synced = wire.ambient_digest(
-                    wire.capture_ambient(cuda=torch.cuda.is_initialized()))
+                self.student_state = wire.checked_ambient(state.decode(header["ambient"]))
             got = header.get("records", [])
             if type(got) is not list or len(got) != len(records):
                 raise wire.WireError("instrument records do not match")
@@ -366,15 +409,14 @@ class Session:
             raise wire.WireError(f"a write-back of kind {str(kind)[:20]!r} for a "
                                  f"{type(obj).__name__}")
 
-    def adopt_ambient(self, message: wire.Message) -> None:
-        """Start a question's tests from the state the student's process is in (its generators
-        and flags, as the tests would see them in the notebook)."""
+    def note_checkpoint(self, message: wire.Message) -> None:
+        """Keep the state the student's process reports at a checkpoint (its generators and
+        flags, as the notebook left them) for the tests that ask for it."""
         try:
             state = self.decoder(message.blobs, values=False)
-            wire.apply_ambient(state.decode(message.header.get("ambient")))
+            self.student_state = wire.checked_ambient(state.decode(message.header.get("ambient")))
         except (wire.WireError, TypeError) as error:
             raise ProtocolViolation(f"a malformed checkpoint ({error})") from None
-        self.synced = wire.ambient_digest(wire.capture_ambient(cuda=torch.cuda.is_initialized()))
 
     def fetch(self, name: str) -> Any:
         return self.request("name", None, name=name)
@@ -408,6 +450,7 @@ class QuestionTests:
 def _run_check(function: Any, session: Session) -> tuple[str, str]:
     params = list(inspect.signature(function).parameters)
     session.same_objects.clear()  # a check sees the student's objects as they are now
+    session.start_check()
     try:
         kwargs = {p: session.fetch(p) for p in params}
         function(**kwargs)
@@ -453,6 +496,7 @@ def converse(channel: socket.socket, cells: list[str | None],
     start = time.monotonic()
     deadlines = Deadlines(submission=start + submission_seconds, request_seconds=cell_seconds)
     session = Session(channel, deadlines)
+    checks.STUDENT_SESSION = session
     questions: list[dict[str, Any]] = []
     timing: dict[str, Any] = {}
     expected_cells = [i for i, cell in enumerate(cells) if cell is not None]
@@ -495,7 +539,7 @@ def converse(channel: socket.socket, cells: list[str | None],
             elif kind == "checkpoint" and pending and message.get("question") == pending[0][1] \
                     and (not expected_cells or expected_cells[0] >= pending[0][0]):
                 _, name = pending.pop(0)
-                session.adopt_ambient(received)
+                session.note_checkpoint(received)
                 began, requests, waited = time.monotonic(), session.requests, session.waited
                 questions.append(judge_question(tests[name], session))
                 timing[name] = {"seconds": round(time.monotonic() - began, 4),

@@ -467,11 +467,12 @@ class Decoder:
 
 # --- state both sides keep in step -------------------------------------------------------------
 #
-# A test seeds, reads or sets the random number generators and torch's determinism flags in
-# the judge, then calls a student function that uses them in the student's process (and the
-# other way round: ``set_seed(0)`` there, then ``torch.rand(3)`` here). So every request that
-# may run student code carries the judge's ambient state there, and the reply brings the state
-# back. What comes back is a reported fact, like any value.
+# A test seeds or sets the random number generators, torch's determinism flags or grad mode
+# in the judge, then calls a student function that runs under them in the student's process.
+# So a request carries the judge's ambient state there when it changed, and a reply reports
+# the student's state when student code changed it. What comes back is a reported fact, like
+# any value: the judge keeps it for the tests that ask (``checks.student_generators``,
+# ``checks.student_flags``) and never takes it on as its own.
 
 
 def capture_ambient(*, cuda: bool = False) -> dict[str, Any]:
@@ -511,11 +512,10 @@ def ambient_digest(state: dict[str, Any]) -> bytes:
     return digest.digest()
 
 
-def apply_ambient(state: dict[str, Any]) -> None:
-    """Set this process's generators and flags; a malformed state raises ``WireError``."""
-    import random
-
+def checked_ambient(state: Any) -> dict[str, Any]:
+    """``state`` when it is a well-formed ambient state; else ``WireError``."""
     try:
+        _want(type(state) is dict, "an ambient state is not a dict")
         torch_state = state["torch"]
         _want(type(torch_state) is torch.Tensor and torch_state.dtype == torch.uint8 and
               torch_state.dim() == 1, "a torch RNG state is not a byte tensor")
@@ -528,21 +528,36 @@ def apply_ambient(state: dict[str, Any]) -> None:
         _want(type(python_state) is tuple and len(python_state) == 3 and
               type(python_state[1]) is tuple and len(python_state[1]) == 625 and
               all(type(v) is int for v in python_state[1]), "a Python RNG state is malformed")
+        _want(all(type(state[k]) is tuple and len(state[k]) == 2
+                  for k in ("deterministic", "cudnn")), "flags are malformed")
         flags = [*state["deterministic"], *state["cudnn"], state["grad"]]
-        _want(len(flags) == 5 and all(type(f) is bool for f in flags), "flags are malformed")
-        torch.set_rng_state(torch_state)
-        np.random.set_state(numpy_state)
-        random.setstate(python_state)
-        torch.use_deterministic_algorithms(flags[0], warn_only=flags[1])
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = flags[2], flags[3]
-        torch.set_grad_enabled(flags[4])
+        _want(all(type(f) is bool for f in flags), "flags are malformed")
         if "cuda" in state:
             _want(type(state["cuda"]) is list and
                   all(type(t) is torch.Tensor and t.dtype == torch.uint8 for t in state["cuda"]),
                   "a CUDA RNG state is malformed")
-            torch.cuda.set_rng_state_all(state["cuda"])
     except WireError:
         raise
+    except Exception as error:  # noqa: BLE001 - a missing key, a wrong type: malformed
+        raise WireError(f"a malformed ambient state: {str(error)[:200]}") from None
+    return cast(dict[str, Any], state)
+
+
+def apply_ambient(state: dict[str, Any]) -> None:
+    """Set this process's generators and flags; a malformed state raises ``WireError``."""
+    import random
+
+    state = checked_ambient(state)
+    try:
+        torch.set_rng_state(state["torch"])
+        np.random.set_state(state["numpy"])
+        random.setstate(state["python"])
+        torch.use_deterministic_algorithms(state["deterministic"][0],
+                                           warn_only=state["deterministic"][1])
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = state["cudnn"]
+        torch.set_grad_enabled(state["grad"])
+        if "cuda" in state:
+            torch.cuda.set_rng_state_all(state["cuda"])
     except Exception as error:  # noqa: BLE001 - whatever the setters refuse, it is malformed
         raise WireError(f"an ambient state that cannot be applied: {str(error)[:200]}") from None
 

@@ -56,6 +56,8 @@ __all__ = [
     "seeded",
     "simulated_machine",
     "skip_without_cuda",
+    "student_flags",
+    "student_generators",
     "type_is",
     "type_name",
 ]
@@ -64,6 +66,11 @@ __all__ = [
 #: instruments below along with every call of student code. Under otter's own
 #: ``grader.check`` (no notion of a skip; student code in this same process) it stays False.
 IN_JUDGE = False
+#: In the judge: its session with the student's process (set by the judge), which keeps what
+#: that process last reported of its generators and flags (a claim). Tests reach it only
+#: through ``student_generators`` and ``student_flags``; the judge never takes that state on
+#: as its own.
+STUDENT_SESSION: Any = None
 
 
 class CheckSkipped(BaseException):
@@ -537,6 +544,46 @@ def seeded(seed: int) -> Iterator[None]:
         np.random.seed(seed)
         random.seed(seed)
         yield
+
+
+@contextlib.contextmanager
+def student_generators() -> Iterator[None]:
+    """Draw from the random generators as the student's code left them, to check that it
+    seeds them::
+
+        call("set_seed(0)", set_seed, 0)
+        with student_generators():
+            got = torch.rand(3)
+
+    In the grader's judge, the body draws from the torch (CPU and CUDA), NumPy and ``random``
+    states the student's process reported after the last call (a claim); what the body drew is
+    used up there too (its process gets the generators back as the body left them), and the
+    judge's own generators are restored. In the student's kernel, where student code runs in
+    this same process, they already are the student's, and this does nothing.
+    """
+    if not IN_JUDGE or STUDENT_SESSION is None:
+        yield
+        return
+    with STUDENT_SESSION.student_generators():
+        yield
+
+
+def student_flags() -> dict[str, bool]:
+    """torch's determinism flags and grad mode as the student's code left them:
+    ``deterministic``, ``warn_only`` (``torch.use_deterministic_algorithms``),
+    ``cudnn_deterministic``, ``cudnn_benchmark`` and ``grad_enabled``. In the judge, what the
+    student's process reported after the last call (a claim); in the student's kernel, read
+    here."""
+    state = STUDENT_SESSION.student_state if IN_JUDGE and STUDENT_SESSION is not None else None
+    if state is None:
+        deterministic = (torch.are_deterministic_algorithms_enabled(),
+                         torch.is_deterministic_algorithms_warn_only_enabled())
+        cudnn = (bool(torch.backends.cudnn.deterministic), bool(torch.backends.cudnn.benchmark))
+        grad = torch.is_grad_enabled()
+    else:
+        deterministic, cudnn, grad = state["deterministic"], state["cudnn"], state["grad"]
+    return {"deterministic": deterministic[0], "warn_only": deterministic[1],
+            "cudnn_deterministic": cudnn[0], "cudnn_benchmark": cudnn[1], "grad_enabled": grad}
 
 
 # --- files a student's code wrote ---------------------------------------------------------
