@@ -40,8 +40,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check autograder tests
 	$(BIN)/mypy
 
+# Two test processes (the cores here): a test file stays in one process, so its module
+# fixtures (graded batches) run once; releases are built once for both (tests/conftest.py).
 test: lint
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

@@ -3,12 +3,15 @@ with the real otter assign and the real grading engine."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from autograder.audit.mutants import answer_cell_index  # noqa: F401 - tests import it from here
 from autograder.authoring.release import Release, build_release, find_assignments
@@ -20,38 +23,72 @@ ASSIGNMENT_NAMES = [p.name for p in find_assignments(ASSIGNMENTS)]
 
 @pytest.fixture(scope="session")
 def build_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This test process's scratch folder for the session."""
     return tmp_path_factory.mktemp("build")
 
 
-class _Releases(dict):
-    """Assignment name -> Release; a build error is raised where that release is used, so
-    one broken assignment fails its own tests, not everyone's."""
+@pytest.fixture(scope="session")
+def shared_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder every process of this test run shares: with pytest-xdist (``make test`` runs
+    two), the parent of the workers' own folders; without it, this process's own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
-    def __init__(self, built: dict[str, Release | Exception]) -> None:
-        super().__init__(built)
+
+def release_once(shared: Path, name: str) -> Release:
+    """``name`` built from source (not the committed student/ folder) once per test run,
+    whichever process asks first; the others wait for it and read what it recorded. A build
+    error is recorded too, and raised (as a test failure) where that release is used, so one
+    broken assignment fails its own tests, not everyone's."""
+    root = shared / "releases"
+    root.mkdir(exist_ok=True)
+    record = root / f"{name}.json"
+    with FileLock(root / f"{name}.lock"):
+        if not record.exists():
+            try:
+                built = build_release(ASSIGNMENTS / name, student_root=root / "student",
+                                      dist_root=root / "dist", force=True)
+                outcome = {"built": {"name": built.name, "rebuilt": built.rebuilt,
+                                     **{f: str(getattr(built, f))
+                                        for f in ("student_notebook", "bundle", "solution")}}}
+            except Exception as error:  # noqa: BLE001 - reported by the tests that need it
+                outcome = {"error": f"{type(error).__name__}: {error}"}
+            record.write_text(json.dumps(outcome))
+    outcome = json.loads(record.read_text())
+    if "error" in outcome:
+        pytest.fail(f"release of {name} failed: {outcome['error']}")
+    fields = outcome["built"]
+    return Release(name=fields["name"], rebuilt=fields["rebuilt"],
+                   **{f: Path(fields[f]) for f in ("student_notebook", "bundle", "solution")})
+
+
+class _Releases(dict):
+    """Assignment name -> Release, each built on first use (``release_once``)."""
+
+    def __init__(self, shared: Path) -> None:
+        super().__init__({name: None for name in ASSIGNMENT_NAMES})
+        self.shared = shared
 
     def __getitem__(self, name: str) -> Release:
-        value = super().__getitem__(name)
-        if isinstance(value, Exception):
-            pytest.fail(f"release of {name} failed: {value}")
-        return value
+        if name not in self:
+            raise KeyError(name)
+        return release_once(self.shared, name)
 
 
 @pytest.fixture(scope="session")
-def releases(build_root: Path) -> dict[str, Release]:
-    """Every assignment built from source (not the committed student/ folder)."""
-    built: dict[str, Release | Exception] = {}
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = {folder.name: pool.submit(build_release, folder,
-                                            student_root=build_root / "student",
-                                            dist_root=build_root / "dist", force=True)
-                   for folder in find_assignments(ASSIGNMENTS)}
-    for name, future in futures.items():
-        try:
-            built[name] = future.result()
-        except Exception as error:  # noqa: BLE001 - reported by the tests that need it
-            built[name] = error
-    return _Releases(built)
+def releases(shared_root: Path) -> dict[str, Release]:
+    """Every assignment, built once per test run (two at a time: the first process to get
+    here builds them, in the background, while its first tests use the ones ready)."""
+    pool = ThreadPoolExecutor(max_workers=2)
+    for name in ASSIGNMENT_NAMES:
+        pool.submit(_build_quietly, shared_root, name)
+    pool.shutdown(wait=False)
+    return _Releases(shared_root)
+
+
+def _build_quietly(shared: Path, name: str) -> None:
+    with contextlib.suppress(BaseException):  # recorded; raised where the release is used
+        release_once(shared, name)
 
 
 def notebook_with_answer(solution: Path, question: str, code: str, dest: Path) -> Path:
@@ -70,11 +107,9 @@ def copy_to(src: Path, dest: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def tensors_release(build_root: Path) -> Release:
-    """01-tensors built alone, for tests that need one real release rather than all four."""
-    one = build_root / "one"
-    return build_release(ASSIGNMENTS / "01-tensors", student_root=one / "student",
-                         dist_root=one / "dist", force=True)
+def tensors_release(shared_root: Path) -> Release:
+    """01-tensors, for tests that need one real release rather than all four."""
+    return release_once(shared_root, "01-tensors")
 
 
 def filled_in(release: Release, questions: list[str] | None = None) -> dict:
