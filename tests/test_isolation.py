@@ -9,6 +9,7 @@ modes are tested in test_grading (root without CAP_SYS_ADMIN).
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -20,7 +21,7 @@ import pytest
 from conftest import ROOT
 
 from autograder.grading.grader import grade_submissions
-from autograder.grading.sandbox import SANDBOX_UID_BASE, Limits
+from autograder.grading.sandbox import SANDBOX_UID_BASE, STUDENT_ENVIRONMENT_KEPT, Limits
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
 
@@ -101,6 +102,13 @@ for pid in pids:
         print("SEEN IN PROC", pid, line[:200])
 print("LOOKED AROUND", sorted(os.listdir("/")))
 """
+# What the student's process sees of the grader's environment.
+ENVIRONMENT = """
+import os
+print("ENVIRONMENT", sorted(os.environ))
+print("SECRET", os.environ.get("AUTOGRADER_TEST_CI_TOKEN", "absent"))
+"""
+SECRET = "ghp_not-for-students"
 # System calls grading never needs.
 FORBIDDEN_CALLS = """
 import ctypes, errno, os, platform, socket
@@ -214,15 +222,18 @@ def one_worker(releases, arena):
                                                                str(ROOT / "assignments"))))
                                     .replace("@MARKER@", str(course)),
         "f-forbidden-calls": FORBIDDEN_CALLS,
+        "g-environment": ENVIRONMENT,
     }
     paths = [_with_cell(release.solution, code, submissions / f"{name}.ipynb")
              for name, code in probes.items()]
     cwd = os.getcwd()
     os.chdir(tempfile.gettempdir())  # the grader runs elsewhere: only the path names the bundle
+    os.environ["AUTOGRADER_TEST_CI_TOKEN"] = SECRET  # as a CI job's token would be
     try:
         results = grade_submissions(bundle, paths, workers=1, limits=LIMITS)
     finally:
         os.chdir(cwd)
+        del os.environ["AUTOGRADER_TEST_CI_TOKEN"]
     received = []
     for listener in listeners:
         try:
@@ -266,6 +277,16 @@ def test_an_instructor_checkout_beside_the_bundle_is_neither_readable_nor_visibl
     assert "READ " not in log and "EXISTS" not in log and "SEEN IN PROC" not in log, log
     processes = int(log.split("PROCESSES ", 1)[1].split()[0])
     assert processes <= 2, log  # itself (and a helper of its own, at most)
+
+
+def test_the_graders_environment_does_not_reach_student_code(one_worker):
+    log = one_worker["results"]["g-environment"].log
+    assert "SECRET absent" in log and SECRET not in log, log
+    names = set(ast.literal_eval(log.split("ENVIRONMENT ", 1)[1].splitlines()[0]))
+    # Of the grader's own variables, only the allow-list's reach it (set anew: HOME, PATH...).
+    passed = (names & set(os.environ)) - set(STUDENT_ENVIRONMENT_KEPT)
+    assert passed <= {"PATH", "HOME", "TMPDIR", "USER", "LOGNAME", "OMP_NUM_THREADS",
+                      "MKL_NUM_THREADS", "MPLBACKEND", "PYTHONHASHSEED"}, passed
 
 
 def test_system_calls_grading_never_needs_are_refused(one_worker):

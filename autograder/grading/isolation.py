@@ -333,6 +333,8 @@ def build_view(box: str, uid: int | None) -> None:
 
 def apply_resource_limits(memory_mb: int, cpu_seconds: int, max_file_mb: int,
                           max_processes: int) -> None:
+    """Caps on this process (and what it starts): address space beyond what it maps now, CPU
+    seconds, file size, open files; ``max_processes`` 0 leaves the process count alone."""
     vm_kb = int(next(line.split()[1] for line in open("/proc/self/status")
                      if line.startswith("VmSize:")))
     for which, value in (
@@ -341,7 +343,7 @@ def apply_resource_limits(memory_mb: int, cpu_seconds: int, max_file_mb: int,
         (resource.RLIMIT_FSIZE, max_file_mb * 1024 * 1024),
         (resource.RLIMIT_NOFILE, 256),
         (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_NPROC, max_processes),
+        *([(resource.RLIMIT_NPROC, max_processes)] if max_processes else []),
         (resource.RLIMIT_MSGQUEUE, 1024 * 1024),
     ):
         hard = resource.getrlimit(which)[1]

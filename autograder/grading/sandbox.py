@@ -52,6 +52,13 @@ class Limits:
     disk_mb: int = 512  # its working folder, /tmp and /dev/shm together (one tmpfs: memory)
 
 
+# What the student's process keeps of the grader's environment: the language, the time zone,
+# which GPUs it may use, and where Python finds the engine's packages (a spawned interpreter
+# needs them). Everything else is dropped.
+STUDENT_ENVIRONMENT_KEPT = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH",
+                            "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
+STUDENT_PATH = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin",
+                                "/bin"])
 JOB_MARK = b"job"  # sent with the judge's channel to the grader; the job follows, framed
 JOB_MAX_BYTES = 1 << 30  # the trusted grader's message; the notebook size cap bounds it
 
@@ -228,6 +235,10 @@ def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, studen
     """Runs in the forked judge. Never returns."""
     try:
         _drop_judge_privileges(job)
+        # The judge is bounded like the student's process: what it decodes from replies
+        # cannot take the machine's memory, nor its work the CPU, past the submission's share.
+        isolation.apply_resource_limits(job.limits.memory_mb, int(job.limits.submission_seconds)
+                                        + 10, job.limits.max_file_mb, max_processes=0)
         from autograder.grading import judge
 
         judge.serve(job, channel, grader, student)
@@ -443,9 +454,14 @@ def _isolate(job: Job, keep_fd: int, report_fd: int, worker: isolation.WorkerNam
             notes.append(note)
     os.chdir(job.scratch)
     tmp = os.path.join(job.box, isolation.TMP)
-    os.environ.update(HOME=job.scratch, TMPDIR=tmp, USER="student", LOGNAME="student",
-                      OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg",
-                      PYTHONHASHSEED="0")
+    # An environment of its own, from an allow-list: never the grader's (a CI token, cloud
+    # credentials, the grader's paths). Cleared through os.environ, so the C library's copy
+    # (what a subprocess inherits) is cleared too.
+    kept = {key: os.environ[key] for key in STUDENT_ENVIRONMENT_KEPT if key in os.environ}
+    os.environ.clear()
+    os.environ.update(kept, PATH=STUDENT_PATH, HOME=job.scratch, TMPDIR=tmp, USER="student",
+                      LOGNAME="student", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                      MPLBACKEND="Agg", PYTHONHASHSEED="0")
     return notes
 
 
