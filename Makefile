@@ -43,7 +43,7 @@ lint: $(STAMP)
 # Two test processes (the cores here): a test file stays in one process, so its module
 # fixtures (graded batches) run once; releases are built once for both (tests/conftest.py).
 test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

@@ -125,7 +125,23 @@ class RemoteIterator(Remote):
 
 
 _HANDLE_TYPES = (Remote, RemoteCallable, RemoteIterator)
-_GENERATORS = ("torch", "numpy", "python", "cuda")  # the ambient state's random generators
+_GENERATORS = ("torch", "numpy", "python", "cuda")
+_SCALARS = (bool, int, float, str, type(None))
+
+
+def _plain_data(value: Any, depth: int = 0) -> bool:
+    """Data and only data (what a module attribute a call may change can hold): scalars,
+    tensors, arrays, and lists, tuples and dicts of them; never a callable or a handle."""
+    if type(value) in _SCALARS or isinstance(value, torch.Tensor) or \
+            type(value).__module__ == "numpy" and hasattr(value, "dtype"):
+        return True
+    if depth > 16:
+        return False
+    if type(value) in (list, tuple):
+        return all(_plain_data(v, depth + 1) for v in value)
+    if type(value) is dict:
+        return all(type(k) in _SCALARS and _plain_data(v, depth + 1) for k, v in value.items())
+    return False  # the ambient state's random generators
 _STOP = object()
 
 
@@ -174,7 +190,11 @@ class Session:
         self.deadlines = deadlines
         self.seq = 0
         self.handles: dict[int, Remote] = {}
-        self.originals: dict[int, Any] = {}  # token -> the judge's object lent to a call
+        # token -> the judge's object lent during the check in progress: a reply may name
+        # only those (identity is the judge's, per check; never replayed in a later one).
+        self.originals: dict[int, Any] = {}
+        self.check_tokens = 1  # the first token of the check in progress
+        self.last_token = 0
         self.pushed = b""  # digest of the judge's ambient state as last sent to the student
         # The student's process's generators and flags as it last reported them (a claim),
         # for the tests that ask (``checks.student_generators``); never applied here.
@@ -224,6 +244,7 @@ class Session:
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, False
         torch.set_grad_enabled(True)
         self.pushed, self.give_back = b"", None
+        self.originals, self.check_tokens = {}, self.last_token + 1
 
     def request(self, op: str, target: Remote | None, *, args: Any = None, kwargs: Any = None,
                 key: Any = None, value: Any = None, cls: Any = None, attr: str = "",
@@ -239,9 +260,10 @@ class Session:
             header["name"] = name
         lendable = (args, kwargs, key, value)
         lent = wire.lent_objects(lendable, opaque=lambda o: type(o) in _HANDLE_TYPES)
-        base = len(self.originals) + 1
-        for offset, obj in enumerate(lent):
-            self.originals[base + offset] = obj
+        base = self.last_token + 1  # fresh tokens, never reused
+        self.last_token += len(lent)
+        self.originals.update({base + offset: obj for offset, obj in enumerate(lent)})
+        header["live"] = self.check_tokens
         instruments = checks.active_instruments()
         ambient, digest = self._ambient()
         if ambient is None and self.give_back is not None:
@@ -382,16 +404,26 @@ class Session:
                 new = decoder.decode(item[2])
                 if not isinstance(new, torch.Tensor):
                     raise wire.WireError("a module tensor write-back without a tensor")
-                if item[0] == "parameter":
-                    obj._parameters[item[1]] = new if isinstance(new, torch.nn.Parameter) \
-                        else torch.nn.Parameter(new, requires_grad=new.requires_grad)
-                else:
-                    obj._buffers[item[1]] = new
+                # Only what the lent module already had, as it was shaped: values change,
+                # never the module's make-up (no new tensor, no other shape or dtype).
+                slots: dict[str, Any] = obj._parameters if item[0] == "parameter" \
+                    else obj._buffers
+                old = slots.get(item[1])
+                if not isinstance(old, torch.Tensor) or old.shape != new.shape or \
+                        old.dtype != new.dtype:
+                    continue
+                if item[0] == "parameter" and not isinstance(new, torch.nn.Parameter):
+                    new = torch.nn.Parameter(new, requires_grad=new.requires_grad)
+                slots[item[1]] = new
             for item in entry.get("attrs", []):
                 if type(item) is not list or len(item) != 2 or type(item[0]) is not str or \
                         item[0].startswith("_"):
                     raise wire.WireError("a module attribute write-back is malformed")
-                obj.__dict__[item[0]] = decoder.decode(item[1])
+                # Plain data the module already held, for plain data of the same type: never a
+                # new attribute, never a callable or a handle (``forward`` stays the judge's).
+                old, new = obj.__dict__.get(item[0], _STOP), decoder.decode(item[1])
+                if _plain_data(old) and _plain_data(new) and type(new) is type(old):
+                    obj.__dict__[item[0]] = new
         elif kind == "optimizer" and isinstance(obj, torch.optim.Optimizer):
             state, groups = decoder.decode(entry.get("state")), decoder.decode(entry.get("groups"))
             if type(state) is not list or type(groups) is not list or \
@@ -471,6 +503,7 @@ def _run_check(function: Any, session: Session) -> tuple[str, str]:
 
 def judge_question(question: QuestionTests, session: Session) -> dict[str, Any]:
     session.question = question.name
+    session.handles.clear()  # a question's handles end with it: the judge holds no backlog
     namespace: dict[str, Any] = {"__builtins__": builtins, "__name__": question.name}
     try:
         exec(compile(question.module, f"<tests {question.name}>", "exec"), namespace)

@@ -184,6 +184,14 @@ class Runner:
         records: list[Any] = []
         try:
             own: set[int] = set()
+            # The judge names what it lent by the tokens of the check in progress only:
+            # copies of what an earlier check lent are plain objects of ours now.
+            live = header.get("live")
+            if type(live) is int:
+                for token in [t for t in self.lent_by_token if t < live]:
+                    item = self.lent_by_token.pop(token)
+                    if self.lent.get(id(item.obj)) is item:
+                        del self.lent[id(item.obj)]
             if message.blobs:
                 unpickler = _ArgumentUnpickler(message.blobs[0], self.objects)
                 payload = unpickler.load()
