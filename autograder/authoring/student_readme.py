@@ -49,6 +49,6 @@ nothing else needs uploading. To use a GPU: *Runtime > Change runtime type*.
   notebook instead (*File > Download > Download .ipynb*) and submit that `.ipynb`; the
   grader accepts it as it is.
 
-The `autograder/` folder holds the pre-submission check (`validate.py`) and a readable copy of
-the check helpers (`checks.py`); the notebook does not need it.
+The `autograder/` folder holds the pre-submission check (`kit/validate.py`) and a readable
+copy of the check helpers (`kit/checks.py`); the notebook does not need it.
 """
