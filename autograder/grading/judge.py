@@ -125,7 +125,7 @@ class RemoteIterator(Remote):
 
 
 _HANDLE_TYPES = (Remote, RemoteCallable, RemoteIterator)
-_GENERATORS = ("torch", "numpy", "python", "cuda")
+_GENERATORS = ("torch", "numpy", "python", "cuda")  # the ambient state's random generators
 _SCALARS = (bool, int, float, str, type(None))
 
 
@@ -141,7 +141,9 @@ def _plain_data(value: Any, depth: int = 0) -> bool:
         return all(_plain_data(v, depth + 1) for v in value)
     if type(value) is dict:
         return all(type(k) in _SCALARS and _plain_data(v, depth + 1) for k, v in value.items())
-    return False  # the ambient state's random generators
+    return False
+
+
 _STOP = object()
 
 
@@ -429,14 +431,20 @@ class Session:
             if type(state) is not list or type(groups) is not list or \
                     len(groups) != len(obj.param_groups):
                 raise wire.WireError("an optimizer write-back is malformed")
+            params = {id(p) for group in obj.param_groups for p in group["params"]}
             for item in state:
                 if type(item) is not list or len(item) != 2 or type(item[1]) is not dict:
                     raise wire.WireError("an optimizer state write-back is malformed")
-                obj.state[self._original(item[0])] = item[1]
+                # The state of its own parameters, as data (momentum buffers, step counts).
+                param = self._original(item[0])
+                if id(param) in params and _plain_data(item[1]):
+                    obj.state[param] = item[1]
             for group, new in zip(obj.param_groups, groups, strict=True):
                 if type(new) is not dict:
                     raise wire.WireError("an optimizer group write-back is malformed")
-                group.update({k: v for k, v in new.items() if k != "params"})
+                # Hyper-parameters it already had (lr, momentum), as data of the same type.
+                group.update({k: v for k, v in new.items() if k != "params" and k in group
+                              and _plain_data(v) and type(v) is type(group[k])})
         else:
             raise wire.WireError(f"a write-back of kind {str(kind)[:20]!r} for a "
                                  f"{type(obj).__name__}")
