@@ -59,7 +59,7 @@ STUDENT_ENVIRONMENT_KEPT = ("LANG", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH",
                             "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES")
 STUDENT_PATH = os.pathsep.join([os.path.dirname(sys.executable), "/usr/local/bin", "/usr/bin",
                                 "/bin"])
-JOB_MARK = b"job"  # sent with the judge's channel to the grader; the job follows, framed
+JOB_MARK = b"job"  # the grader sends it with the channel to the judge; the job follows, framed
 JOB_MAX_BYTES = 1 << 30  # the trusted grader's message; the notebook size cap bounds it
 
 
