@@ -532,7 +532,7 @@ def preserved_rng() -> Iterator[None]:
 
 @contextlib.contextmanager
 def seeded(seed: int) -> Iterator[None]:
-    """Run the body with every RNG seeded to ``seed``, restoring the student's RNG state after.
+    """Run the body with every RNG seeded to ``seed``, restoring the RNG state after.
 
     Use it to recompute a seeded expectation inside a test::
 
