@@ -58,7 +58,9 @@ from autograder.grading.grader import grade_submissions
 from autograder.grading.sandbox import SANDBOX_UID_BASE, Limits
 
 ASSIGNMENT = "01-tensors"
-LIMITS = Limits(submission_seconds=20.0, cell_seconds=5.0, memory_mb=1024)
+# 8 s a cell: a case that imports otter (3.4 s alone here) must still finish on a loaded CI
+# machine, where two test workers and two graders share two cores.
+LIMITS = Limits(submission_seconds=20.0, cell_seconds=8.0, memory_mb=1024)
 SERIAL_LIMITS = Limits(submission_seconds=20.0, cell_seconds=2.0, memory_mb=1024)
 COMM_PREFIX = "hx-"  # every hostile cell renames its process, to find what it left running
 SANDBOX_UIDS = range(SANDBOX_UID_BASE, SANDBOX_UID_BASE + 100)
@@ -1323,7 +1325,7 @@ print("PATCHED JUDGE MODULE")
     # --- 4. the channel itself ------------------------------------------------------------------
     Case("e4a-dup2-relay-injects", WIRE_RELAY, statuses=("tampered",), says="not the reply"),
     Case("e4b-dribbled-reply", WIRE_DRIBBLE_REPLY, statuses=("timeout",),
-         says="longer than 5 s", seconds=QUICK),
+         says=f"longer than {LIMITS.cell_seconds:g} s", seconds=QUICK),
     Case("e4c-dribbled-after-checkpoint", WIRE_DRIBBLE_AFTER_CHECKPOINT, statuses=("timeout",),
          seconds=QUICK),
     Case("e4d-deep-json", WIRE_DEEP_JSON, statuses=GARBAGE),
@@ -1659,7 +1661,7 @@ def test_every_submission_has_a_row(batch):
 
 
 def test_batch_is_quick(batch):
-    # A few cases run into the 5 s cell or request limit; two workers; a loaded machine.
+    # A few cases run into the cell or request limit; two workers; a loaded machine.
     assert batch.seconds < 150, f"the hostile batch took {batch.seconds:.0f} s"
 
 
@@ -1701,7 +1703,8 @@ def test_the_student_process_holds_no_test_source(batch):
     log = batch.results["e5a-memory-search-at-test-time"].log
     where = json.loads(log.split("MEMORY SEARCHED ", 1)[1].split(" FOUND", 1)[0]
                        .replace("'", '"'))
-    assert where["objects"] > 10_000 and where["frames"] > 5 and where["bytes"] > 1 << 20, where
+    # The object walk looks at the clock every 10,000 objects: a loaded machine stops at the first.
+    assert where["objects"] >= 10_000 and where["frames"] > 5 and where["bytes"] > 1 << 20, where
     assert "AUDIT FOUND 0" in batch.results["e1f-audit-hook"].log
 
 
