@@ -33,7 +33,6 @@ from typing import Any
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
 from autograder.grading import wire
-from autograder.grading.regular_files import read_regular_file
 from autograder.grading.sandbox import JOB_MARK, Job, Limits
 from autograder.grading.submission import (
     MAX_NOTEBOOK_BYTES,
@@ -43,6 +42,7 @@ from autograder.grading.submission import (
     is_otter_cell,
     read_submission,
 )
+from autograder.kit.regular_files import read_regular_file
 from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
 from autograder.results import Outcome as CheckOutcome
 

@@ -150,18 +150,23 @@ def next_child_in_this_pid_namespace(worker: WorkerNamespace) -> None:
     libc_call("setns", worker.pid_namespace_fd, CLONE_NEWPID)
 
 
-def mount_box(box: str, disk_mb: int, uid: int | None, *, mounts: bool) -> None:
+def mount_box(box: str, disk_mb: int, uid: int | None, judge_uid: int | None, *,
+              mounts: bool) -> None:
     """The submission's writable space: one tmpfs of ``disk_mb`` holding its working folder,
-    the folder it shares with the judge, its /tmp and its /dev/shm, so that together they
-    cannot outgrow the limit, and nothing written there reaches the grader's disk."""
+    the judge's folder, its /tmp and its /dev/shm, so that together they cannot outgrow the
+    limit, and nothing written there reaches the grader's disk. The judge's folder is the
+    judge uid's: the student's process reads the files the judge leaves there for it, and
+    writes only in a subfolder a check opens to it (``checks.student_folder``)."""
     if mounts:
         _mount("tmpfs", box, "tmpfs", MS_NOSUID | MS_NODEV, f"size={disk_mb}m,mode=711")
-    for name, mode in ((WORK, 0o700), (SHARED, 0o1777), (TMP, 0o1777), (SHM, 0o1777)):
+    for name, mode in ((WORK, 0o700), (SHARED, 0o755), (TMP, 0o1777), (SHM, 0o1777)):
         path = os.path.join(box, name)
         os.mkdir(path)
         os.chmod(path, mode)  # not left to the umask
     if uid is not None:
         os.chown(os.path.join(box, WORK), uid, uid)
+    if judge_uid is not None:
+        os.chown(os.path.join(box, SHARED), judge_uid, judge_uid)
 
 
 def release_box(box: str, *, mounts: bool) -> bool:

@@ -637,16 +637,16 @@ def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: 
 
 def _share_temporary_folders(folder: str) -> None:
     """Tests make temporary folders and hand their paths to student functions (a checkpoint
-    to load, a place to save a model): make them in the shared folder, which the student's
-    process sees at the same path, and let its uid write there (sticky: it cannot move the
-    judge's files). The judge runs as a uid of its own, so a link planted there reaches
-    nothing."""
+    to load): make them in the shared folder, which the student's process sees at the same
+    path, readable there but not writable. The judge's own files then sit where nothing of the
+    student's can be planted or swapped, so the judge never writes through a link the student
+    chose. A check that has student code write a file asks for ``checks.student_folder()``."""
     tempfile.tempdir = folder
     make = tempfile.mkdtemp
 
     def shared_mkdtemp(*args: Any, **kwargs: Any) -> str:
         path = make(*args, **kwargs)
-        os.chmod(path, 0o1777)
+        os.chmod(path, 0o755)
         return path
 
     tempfile.mkdtemp = shared_mkdtemp  # type: ignore[assignment]  # patched; not overloaded

@@ -82,7 +82,8 @@ class Job:
 
     @property
     def shared(self) -> str:
-        """The judge's working folder, where both may write (temporary files of tests)."""
+        """The judge's working folder (temporary files of tests): the student's process reads
+        there, and writes only in the subfolders a check opens to it."""
         return os.path.join(self.box, isolation.SHARED)
 
     def to_json(self) -> dict[str, Any]:
@@ -190,7 +191,7 @@ def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
                     worker: isolation.WorkerNamespace) -> dict[str, Any]:
     """Fork the student's process and the judge for one job; wait for both; clean up."""
     isolation.mount_box(job.box, job.limits.disk_mb, _student_uid(job, worker),
-                        mounts=worker.mounts)
+                        _judge_uid(job), mounts=worker.mounts)
     judge_end, student_end = socket.socketpair()
     report_read, report_write = os.pipe()
     # The child is born as the first process of a PID namespace of its own; the judge and
@@ -272,6 +273,10 @@ def _describe_status(status: int) -> dict[str, Any]:
     if os.WIFSIGNALED(status):
         return {"signal": signal.Signals(os.WTERMSIG(status)).name}
     return {"exit_code": os.WEXITSTATUS(status)}
+
+
+def _judge_uid(job: Job) -> int | None:
+    return JUDGE_UID_BASE + job.slot if os.geteuid() == 0 else None
 
 
 def _sandbox_uid(job: Job) -> int | None:

@@ -17,7 +17,7 @@ from typing import Any
 from autograder.bundle import Bundle
 from autograder.errors import AutograderError
 from autograder.grading.names import unique_file_stems, unique_names
-from autograder.grading.regular_files import read_regular_file
+from autograder.kit.regular_files import read_regular_file
 
 # A notebook must fit one message on the wire; an honest one with many outputs is far below.
 MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024

@@ -9,7 +9,7 @@ so every question gives the same quality of feedback: which of the three big err
 (shape, dtype, device) or which values differ, never the whole expected tensor.
 
 This file is copied unchanged into every student release and autograder bundle, so it may
-import only the standard library, numpy and torch.
+import only the standard library, numpy, torch and the kit's own ``regular_files``.
 
 Two places run them. In the student's own kernel (``grader.check``) they see real objects.
 In the grader's judge (a trusted process where no student code runs) they see what the
@@ -57,6 +57,8 @@ __all__ = [
     "simulated_machine",
     "skip_without_cuda",
     "student_flags",
+    "student_folder",
+    "student_wrote_file",
     "student_generators",
     "type_is",
     "type_name",
@@ -588,6 +590,50 @@ def student_flags() -> dict[str, bool]:
 
 # --- files a student's code wrote ---------------------------------------------------------
 
+#: The most a file a student's function writes for a check may hold.
+STUDENT_FILE_MAX_BYTES = 64 * 2**20
+
+
+@contextlib.contextmanager
+def student_folder() -> Iterator[str]:
+    """A temporary folder student code may write in, for a check that hands it a path to
+    save to::
+
+        with student_folder() as folder:
+            path = os.path.join(folder, "model.pt")
+            call("save_model(model, path)", save_model, model, path)
+            saved = read_state_dict_file(path)
+
+    Every other folder a test makes (``tempfile``) the student's process may read but not
+    write: the judge writes its own files (a checkpoint to load) there, where nothing of the
+    student's can be planted. In a student folder the judge writes nothing; it reads what is
+    there only with ``read_state_dict_file`` or ``student_wrote_file``, which never follow a
+    link. In the student's kernel it is a plain temporary folder.
+    """
+    import os
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="student-")
+    try:
+        if IN_JUDGE:
+            os.chmod(folder, 0o1777)  # sticky: the student cannot move what is not its own
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)  # never follows a link out of the folder
+
+
+def student_wrote_file(path: str) -> bool:
+    """Whether ``path`` is a regular file (not a link, a folder or a FIFO): what a check asks
+    of a path student code was told to write, without following anything it planted there."""
+    import os
+    import stat
+
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:
+        return False
+
 _STORAGES = {"FloatStorage": torch.float32, "DoubleStorage": torch.float64,
              "HalfStorage": torch.float16, "BFloat16Storage": torch.bfloat16,
              "LongStorage": torch.int64, "IntStorage": torch.int32,
@@ -606,16 +652,24 @@ def read_state_dict_file(path: str) -> Any:
     names must be one a plain state_dict of tensors uses, and the tensors are rebuilt from
     the raw storage records beside it. Raises ``ValueError`` saying what the file is instead
     (``"a file that refers to __main__.DigitsClassifier"`` for a whole pickled model).
+    The file is read once, as a regular file of at most ``STUDENT_FILE_MAX_BYTES`` and never
+    through a link, and parsed from those bytes.
     """
-    import os
+    import io
     import pickletools
     import zipfile
 
-    if not os.path.isfile(path):
-        raise ValueError("no file at `path`")
-    if not zipfile.is_zipfile(path):
+    from autograder.kit.regular_files import NotARegularFile, read_regular_file
+
+    try:
+        data = read_regular_file(path, STUDENT_FILE_MAX_BYTES)
+    except NotARegularFile as error:
+        raise ValueError(f"not a file torch.save wrote: {error}") from None
+    except OSError:
+        raise ValueError("no file at `path`") from None
+    if not zipfile.is_zipfile(io.BytesIO(data)):
         raise ValueError("a file torch.save did not write (not a zip archive)")
-    with zipfile.ZipFile(path) as archive:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         infos = {info.filename: info for info in archive.infolist()}
         if sum(info.file_size for info in infos.values()) > 16 * 2**20:
             raise ValueError("a file larger than 16 MB, more than a state_dict here holds")
