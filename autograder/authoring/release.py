@@ -49,8 +49,8 @@ from autograder.errors import ReleaseError, UnknownAssignmentError
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 # Shipped to students and into bundles so tests can `from autograder.kit.checks import ...`.
-SHIPPED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/regular_files.py",
-                   "kit/validate.py")
+SHIPPED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/probes.py",
+                   "kit/regular_files.py", "kit/validate.py")
 # Said above the export cell (otter's export_cell.instructions).
 EXPORT_INSTRUCTIONS = (
     "Save the notebook first (File > Save): the cell below zips the notebook that is open, as "

@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
-# What the tests import (checks) and what the cell imports (notebook_grader).
-PACKED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/regular_files.py",
-                  "kit/notebook_grader.py")
+# What the tests import (checks, probes) and what the cell imports (notebook_grader).
+PACKED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/probes.py",
+                  "kit/regular_files.py", "kit/notebook_grader.py")
 FIRST_LINE = "# Initialize Otter"
 
 _TEMPLATE = '''\

@@ -65,7 +65,7 @@ MIN_IN_FLIGHT = 8
 
 
 # The modules whose code decides a result: the same on the client and every Dask worker.
-ENGINE_MODULES = ("bundle", "kit/checks", "kit/regular_files", "grading/grader",
+ENGINE_MODULES = ("bundle", "kit/checks", "kit/probes", "kit/regular_files", "grading/grader",
                   "grading/judge", "results", "grading/sandbox", "grading/submission",
                   "grading/wire", "grading/untrusted/runner")
 

@@ -20,11 +20,14 @@ import contextlib
 import inspect
 import io
 import os
+import pickle
 import random
 import signal
 import socket
+import sys
 import tempfile
 import time
+import types
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -149,12 +152,32 @@ _STOP = object()
 
 class _Pickler(cloudpickle.Pickler):
     """Arguments for the student's process: any encoding will do that way; handles go back as
-    references to the student's own objects."""
+    references to the student's own objects. Classes and functions travel only by reference
+    (module and name, imported there): one defined in a test would travel with its code,
+    readable by student code, so it is refused."""
 
     def persistent_id(self, obj: Any) -> Any:
         if type(obj) in _HANDLE_TYPES:
             return ("h", object.__getattribute__(obj, "_info").id)
         return None
+
+    def reducer_override(self, obj: Any) -> Any:
+        if isinstance(obj, (types.FunctionType, type, types.CodeType)) and \
+                not _importable(obj):
+            name = getattr(obj, "__qualname__", None) or type(obj).__name__
+            raise pickle.PicklingError(
+                f"{name} is defined in a test, and code defined in tests never travels to the "
+                "student's process: lend an object of autograder.kit.probes or of torch")
+        return super().reducer_override(obj)
+
+
+def _importable(obj: Any) -> bool:
+    """Whether ``obj`` is what its module's attribute of its qualified name holds: a class or
+    function the student's process can import by name, not one made in a test."""
+    target: Any = sys.modules.get(getattr(obj, "__module__", None) or "")
+    for part in (getattr(obj, "__qualname__", None) or "<code>").split("."):
+        target = getattr(target, part, None)
+    return target is obj
 
 
 def _builtin_exception(type_names: tuple[str, ...], message: str) -> BaseException:
