@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.grading.isolation import NO_NAMESPACES
 from autograder.grading.sandbox import Limits
 from autograder.reports.output_folder import atomic_write, check_out_dir
 from autograder.results import STATUSES, SubmissionResult, points_text
@@ -70,8 +69,14 @@ def _code(text: str) -> str:
 
 def isolation_line(results: Sequence[SubmissionResult], *, as_root: bool) -> str:
     """Which of the sandbox's protections grading had, in one line: a CI job must say
-    whether student code could read the hidden tests and the other submissions."""
-    namespaces = not any(NO_NAMESPACES in r.message for r in results)
+    whether student code could read the hidden tests and the other submissions. Read from the
+    grader's own record of each run (``isolation``), never from a row's text, which a
+    submission's output can fill; the weakest run decides. With no run, from this machine:
+    whether it is root."""
+    levels = {r.isolation for r in results if r.isolation}
+    namespaces = not levels & {"no-namespaces", "none"}
+    if levels:
+        as_root = not levels & {"no-uid", "none"}
     if as_root and namespaces:
         return ("**Isolation: on.** Graded as root: student code ran as an unprivileged user of "
                 "its own, without network, in a view of the filesystem holding only Python and "

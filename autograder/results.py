@@ -19,6 +19,10 @@ Outcome = Literal["passed", "failed", "skipped"]
 # graded: the tests ran. The others scored 0 and say why in ``message``.
 Status = Literal["graded", "timeout", "crashed", "invalid", "tampered", "error"]
 STATUSES: tuple[Status, ...] = ("graded", "timeout", "crashed", "invalid", "tampered", "error")
+# The sandbox a submission ran in, as the grader's worker recorded it: full (namespaces and a
+# uid of its own), no-uid (namespaces, the grader's uid), no-namespaces (a uid of its own
+# only), none. Empty: nothing ran (an invalid file), or a record older than the field.
+ISOLATION_LEVELS = ("full", "no-uid", "no-namespaces", "none")
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,7 @@ class SubmissionResult:
     # names its output files (results/, feedback/, .records/): a file-system-safe form of
     # ``submission``, unique in a batch; empty in records written before it existed
     file_stem: str = ""
+    isolation: str = ""  # one of ISOLATION_LEVELS, or empty (nothing ran)
 
     def __post_init__(self) -> None:
         _make_printable(self, "submission", "source", "assignment", "message", "log")

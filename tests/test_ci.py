@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import os
 import re
 import shutil
@@ -18,10 +19,11 @@ import yaml
 from conftest import ROOT, copy_to
 from make_examples import example_notebooks
 
-from autograder.ci import SUMMARY_FILE, question_stats, run_ci, summary_markdown
+from autograder.ci import SUMMARY_FILE, isolation_line, question_stats, run_ci, summary_markdown
 from autograder.errors import AutograderError
 from autograder.grading.isolation import NO_NAMESPACES
 from autograder.reports.output_folder import load_results
+from autograder.results import ISOLATION_LEVELS, SubmissionResult
 
 TABLE_HEADER = "| submission | status | score | percent |"
 QUESTIONS_HEADER = "| question | pass rate | full marks | mean score |"
@@ -299,8 +301,11 @@ def test_templates_run_as_written_in_a_course_repository(request, tmp_path):
     assert step_summary.read_text() == summary
     assert (course / "autograder-suite" / "dist" / "01-tensors" / "autograder.zip").exists()
     # Graded as root (sudo): the summary says the protections were on.
-    isolated = all(NO_NAMESPACES not in r["message"] for r in rows)
-    assert ("**Isolation: on.**" if isolated else "**Isolation: partial.**") in summary
+    records = [json.loads(p.read_text()) for p in (graded / ".records").glob("*.json")]
+    levels = {r["isolation"] for r in records}
+    assert levels and levels <= set(ISOLATION_LEVELS), levels
+    expected = "on" if levels == {"full"} else "off" if "none" in levels else "partial"
+    assert f"**Isolation: {expected}.**" in summary
 
     # What a TA downloads: the artifact as upload-artifact packs it, then report and export.
     upload = yaml.safe_load((CI / "github-actions.yml").read_text())["jobs"]["grade"][
@@ -330,3 +335,24 @@ def test_course_script_fails_for_an_unknown_assignment_or_no_submissions(tmp_pat
     assert run.returncode == 1, run.stdout + run.stderr
     assert "no assignment named '99-nope'" in run.stderr
     assert "could not grade: 99-nope" in run.stderr
+
+
+def test_the_isolation_line_reads_the_graders_record_not_a_rows_text():
+    """A submission's message can quote its own output: text there changes nothing."""
+    def row(name: str, isolation: str, message: str = "") -> SubmissionResult:
+        return SubmissionResult(submission=name, source=name, assignment="01-tensors",
+                                status="graded", questions=(), message=message,
+                                isolation=isolation)
+
+    forged = row("forger", "full", f"cell 3: {NO_NAMESPACES}, disk use not bounded")
+    assert isolation_line([forged, row("honest", "full")], as_root=True).startswith(
+        "**Isolation: on.**")
+    weakest = [row("a", "full"), row("b", "no-namespaces"), row("c", "")]
+    assert isolation_line(weakest, as_root=True).startswith("**Isolation: partial.** Graded as "
+                                                            "root, but without CAP_SYS_ADMIN")
+    assert isolation_line([row("a", "full"), row("b", "none")], as_root=True).startswith(
+        "**Isolation: off.**")
+    assert isolation_line([row("a", "no-uid")], as_root=True).startswith(
+        "**Isolation: partial.** Graded without root")
+    # nothing ran (only unreadable files): this machine decides
+    assert isolation_line([row("x", "")], as_root=False).startswith("**Isolation: partial.**")

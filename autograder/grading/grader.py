@@ -43,7 +43,13 @@ from autograder.grading.submission import (
     read_submission,
 )
 from autograder.kit.regular_files import read_regular_file
-from autograder.results import CheckResult, QuestionResult, Status, SubmissionResult
+from autograder.results import (
+    ISOLATION_LEVELS,
+    CheckResult,
+    QuestionResult,
+    Status,
+    SubmissionResult,
+)
 from autograder.results import Outcome as CheckOutcome
 
 STARTUP_SECONDS = 120.0  # a zygote importing torch on a loaded machine
@@ -62,6 +68,7 @@ class Outcome:
     cell_errors: tuple[str, ...] = ()
     peak_memory_mb: float = 0.0
     timing: dict[str, Any] | None = None  # per question: judge seconds and round trips
+    isolation: str = ""  # the zygote's record of the sandbox it gave (results.ISOLATION_LEVELS)
 
 
 class Worker:
@@ -144,7 +151,9 @@ class Worker:
                 outcome = replace(outcome, cell_errors=(
                     *outcome.cell_errors, f"sandbox: the submission filled its disk space "
                                           f"(--disk-mb {limits.disk_mb}); writes past it failed"))
-            return replace(outcome, peak_memory_mb=round(exited.get("max_rss_kb", 0) / 1024, 1))
+            level = started.get("isolation")
+            return replace(outcome, peak_memory_mb=round(exited.get("max_rss_kb", 0) / 1024, 1),
+                           isolation=level if level in ISOLATION_LEVELS else "")
         finally:
             ours.close()
             with contextlib.suppress(OSError):
@@ -231,7 +240,7 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
         assignment=bundle.assignment, status=outcome.status, questions=tuple(questions),
         message=message[:4000], duration=round(duration, 3),
         peak_memory_mb=outcome.peak_memory_mb, log=outcome.log,
-        judge=dict(outcome.timing or {}))
+        judge=dict(outcome.timing or {}), isolation=outcome.isolation)
 
 
 def ungradable(bundle: Bundle, submission: Submission, status: Status,

@@ -215,7 +215,8 @@ def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
         _judge_child(job, judge_end, socket.socket(fileno=grader_fd), child)
     judge_end.close()
     os.close(grader_fd)
-    wire.send(ctrl, {"type": "started", "pid": child, "judge": judge})
+    wire.send(ctrl, {"type": "started", "pid": child, "judge": judge,
+                     "isolation": _isolation_level(job, worker)})
     os.waitpid(judge, 0)
     # The judge has spoken (or died): nothing the student's process does matters any more.
     # Killing the first process of its PID namespace ends every process in it.
@@ -273,6 +274,15 @@ def _describe_status(status: int) -> dict[str, Any]:
     if os.WIFSIGNALED(status):
         return {"signal": signal.Signals(os.WTERMSIG(status)).name}
     return {"exit_code": os.WEXITSTATUS(status)}
+
+
+def _isolation_level(job: Job, worker: isolation.WorkerNamespace) -> str:
+    """The grader's own record of the sandbox this worker gives a submission (what the CI
+    summary reports), never read from what a submission's process says."""
+    own_uid = _student_uid(job, worker) is not None
+    if worker.mounts:
+        return "full" if own_uid else "no-uid"
+    return "no-namespaces" if own_uid else "none"
 
 
 def _judge_uid(job: Job) -> int | None:
