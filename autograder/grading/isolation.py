@@ -296,10 +296,6 @@ def build_view(box: str, uid: int | None) -> None:
     _write(root, "/etc/group", f"root:x:0:\n{name}:x:{uid or os.getgid()}:\n")
     _write(root, "/etc/hosts", "127.0.0.1 localhost\n")
     _write(root, "/etc/hostname", "sandbox\n")
-    for path in _outermost(python_paths()):
-        if not _within(path, {*SYSTEM_PATHS, box}):
-            _bind(path, root)
-
     # The box at its own path (the judge hands the student paths in the shared folder), and
     # as /tmp, /var/tmp and /dev/shm.
     _bind(os.path.join(box, TMP), root, target="/tmp", writable=True)
@@ -313,6 +309,12 @@ def build_view(box: str, uid: int | None) -> None:
     for device in gpu:
         _bind(f"/dev/{device}", root, writable=True, device=True)
     _bind(os.path.join(box, SHM), root, target="/dev/shm", writable=True)
+    # Python and the installed packages last, over the box's /tmp, /var/tmp and /dev/shm: a
+    # grader installed under one of them (a CI workspace, a scratch folder) keeps every module
+    # it imports lazily inside student code (torch.utils.serialization, ...).
+    for path in _outermost(python_paths()):
+        if not _within(path, {*SYSTEM_PATHS, box}):
+            _bind(path, root)
     for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
                          ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
         os.symlink(target, f"{root}/dev/{link}")
