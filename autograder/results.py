@@ -69,6 +69,7 @@ class SubmissionResult:
     message: str = ""  # for the instructor: why it was not graded, or notes (output cut, ...)
     duration: float = 0.0  # seconds of wall time
     peak_memory_mb: float = 0.0  # the sandboxed process's peak resident memory
+    judge_peak_memory_mb: float = 0.0  # the judge's (it decodes what the student's sends)
     log: str = field(default="", repr=False)  # captured student output (capped)
     # per question: the judge's seconds and its round trips to the student's process
     judge: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)

@@ -13,7 +13,7 @@ hostile ones. Then, in the same run, on the same machine:
 
 Printed per assignment: submissions per minute for both, the ratio, score agreement on the
 honest submissions both graded, our wall time per submission against 1.5 x warm + 0.3 s, and
-the peak memory of a sandboxed submission.
+the peak memory of a sandboxed submission and of its judge (hostile ones included).
 
     make bench                 # BENCH_N=40 BENCH_OTTER_N=12
     BENCH_N=10 BENCH_OTTER_N=3 make bench   # a quick run
@@ -39,9 +39,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 from conftest import answer_cell_index  # noqa: E402
 from make_examples import example_notebooks, variants_for  # noqa: E402
 
+from autograder.authoring.release import Release, build_releases, find_assignments  # noqa: E402
 from autograder.bundle import Bundle, load_bundle  # noqa: E402
 from autograder.grading.grader import grade_submissions  # noqa: E402
-from autograder.authoring.release import Release, build_releases, find_assignments  # noqa: E402
 from autograder.grading.sandbox import Limits  # noqa: E402
 
 HOSTILE = {
@@ -62,6 +62,7 @@ class Row:
     ours_mean_s: float
     warm_mean_s: float
     peak_mb: float
+    judge_peak_mb: float
     judge: dict  # question -> (mean round trips, mean judge ms) over the honest submissions
 
     @property
@@ -200,6 +201,7 @@ def bench_assignment(release: Release, count: int, otter_count: int, workdir: Pa
         agree=agree, ours_mean_s=statistics.mean(ours_honest),
         warm_mean_s=statistics.mean(warm),
         peak_mb=max(r.peak_memory_mb for r in results),
+        judge_peak_mb=max(r.judge_peak_memory_mb for r in results),
         judge=_judge_profile([by_stem[p.stem] for p in honest]))
 
 
@@ -214,14 +216,16 @@ def _judge_profile(results: list) -> dict:
 
 def print_table(rows: list[Row]) -> None:
     print("\n| assignment | submissions | ours / min | otter run / min | ratio | scores agree "
-          "| ours s/sub | warm s/sub | target 1.5x warm + 0.3 s | peak MB / submission |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| ours s/sub | warm s/sub | target 1.5x warm + 0.3 s | peak MB / submission "
+          "| judge peak MB |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         target = 1.5 * r.warm_mean_s + 0.3
         print(f"| {r.assignment} | {r.submissions} | {r.ours_per_min:.0f} | "
               f"{r.otter_per_min:.1f} | {r.ratio:.1f}x | {r.agree}/{r.otter_graded} | "
               f"{r.ours_mean_s:.2f} | {r.warm_mean_s:.2f} | {target:.2f} "
-              f"({'met' if r.overhead_ok else 'MISSED'}) | {r.peak_mb:.0f} |")
+              f"({'met' if r.overhead_ok else 'MISSED'}) | {r.peak_mb:.0f} | "
+              f"{r.judge_peak_mb:.0f} |")
     print("\nThe judge, per question (mean over the honest submissions): round trips to the "
           "student's process / judge time in ms")
     for r in rows:

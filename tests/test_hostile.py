@@ -1016,6 +1016,23 @@ WIRE_HUGE_LENGTH = WIRE + '''
 _os.write(_socket_fds()[0], _struct.pack(">I", 0xFFFFFFF0) + b"{")
 '''
 # A lone surrogate in an error message: legal in JSON ("\\ud800"), not in UTF-8 text.
+# One 16 MiB blob, named by 60 tensors of the first reply that holds a tensor: 960 MiB if the
+# judge built each (its memory cap is 1 GiB over what it maps at start).
+WIRE_BLOB_NAMED_MANY_TIMES = '''
+import autograder.grading.wire as wire
+_real_send = wire.send
+
+def _send(sock, header, blobs=None):
+    value = header.get("value")
+    if header.get("type") == "reply" and isinstance(value, dict) and value.get("$") == "tensor":
+        blobs = [*(blobs or []), bytes(16 << 20)]
+        node = {**value, "dtype": "float32", "shape": [4 << 20], "blob": len(blobs) - 1,
+                "device": {"type": "cpu", "index": None}}
+        header = {**header, "value": [{**node, "oid": i} for i in range(60)]}
+    return _real_send(sock, header, blobs)
+
+wire.send = _send
+'''
 WIRE_LONE_SURROGATE = 'raise ValueError("\\ud800 is not text")\n'
 
 # --- 5. hidden source in memory ---------------------------------------------------------------
@@ -1332,6 +1349,8 @@ print("PATCHED JUDGE MODULE")
     Case("e4e-done-errors-not-a-list", WIRE_DONE_NOT_A_LIST, statuses=GARBAGE),
     Case("e4f-ambient-overflow", WIRE_AMBIENT_OVERFLOW, statuses=GARBAGE),
     Case("e4g-huge-declared-length", WIRE_HUGE_LENGTH, statuses=GARBAGE),
+    Case("e4i-blob-named-many-times", WIRE_BLOB_NAMED_MANY_TIMES, statuses=("tampered",),
+         says="named many times"),
     # --- 5. hidden source in memory ---------------------------------------------------------
     Case("e5a-memory-search-at-test-time", MEMORY_SEARCH, where="q4", statuses=("graded",),
          ran="FOUND 0"),
@@ -1833,3 +1852,14 @@ def test_links_planted_in_the_judges_folder_reach_nothing_of_the_grader(releases
     assert "PLANTING IN" in result.log, result.log[:500]
     assert target.read_text() == "intact"
     assert result.score <= result.possible
+
+
+def test_the_judge_stays_small_whatever_the_replies_say(batch):
+    """The judge's own peak memory, under the replies built to blow it up, stays near an
+    honest submission's judge: what it decodes is counted per use, not per byte received."""
+    honest = max(batch.results[stem].judge_peak_memory_mb for stem in HONEST)
+    assert honest > 0, "the judge's peak memory was not recorded"
+    for name in ("e4i-blob-named-many-times", "e4g-huge-declared-length", "e4d-deep-json"):
+        result = batch.results[name]
+        assert 0 < result.judge_peak_memory_mb < honest + 200, (name, result.judge_peak_memory_mb,
+                                                               honest)

@@ -67,6 +67,7 @@ class Outcome:
     log: str = ""
     cell_errors: tuple[str, ...] = ()
     peak_memory_mb: float = 0.0
+    judge_peak_memory_mb: float = 0.0
     timing: dict[str, Any] | None = None  # per question: judge seconds and round trips
     isolation: str = ""  # the zygote's record of the sandbox it gave (results.ISOLATION_LEVELS)
 
@@ -152,7 +153,8 @@ class Worker:
                     *outcome.cell_errors, f"sandbox: the submission filled its disk space "
                                           f"(--disk-mb {limits.disk_mb}); writes past it failed"))
             level = started.get("isolation")
-            return replace(outcome, peak_memory_mb=round(exited.get("max_rss_kb", 0) / 1024, 1),
+            return replace(outcome, peak_memory_mb=_megabytes(exited.get("max_rss_kb")),
+                           judge_peak_memory_mb=_megabytes(exited.get("judge_max_rss_kb")),
                            isolation=level if level in ISOLATION_LEVELS else "")
         finally:
             ours.close()
@@ -239,8 +241,13 @@ def _score(bundle: Bundle, submission: Submission, outcome: Outcome,
         submission=submission.name, file_stem=submission.stem, source=str(submission.path),
         assignment=bundle.assignment, status=outcome.status, questions=tuple(questions),
         message=message[:4000], duration=round(duration, 3),
-        peak_memory_mb=outcome.peak_memory_mb, log=outcome.log,
+        peak_memory_mb=outcome.peak_memory_mb,
+        judge_peak_memory_mb=outcome.judge_peak_memory_mb, log=outcome.log,
         judge=dict(outcome.timing or {}), isolation=outcome.isolation)
+
+
+def _megabytes(kilobytes: Any) -> float:
+    return round(kilobytes / 1024, 1) if type(kilobytes) is int else 0.0
 
 
 def ungradable(bundle: Bundle, submission: Submission, status: Status,

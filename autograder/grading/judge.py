@@ -273,7 +273,7 @@ class Session:
 
     def request(self, op: str, target: Remote | None, *, args: Any = None, kwargs: Any = None,
                 key: Any = None, value: Any = None, cls: Any = None, attr: str = "",
-                name: str = "") -> Any:
+                name: str = "", function: Any = None) -> Any:
         self.seq += 1
         self.requests += 1
         header: dict[str, Any] = {"op": op, "seq": self.seq}
@@ -299,11 +299,12 @@ class Session:
         grads = [(i, t.grad) for i, t in enumerate(lent)
                  if isinstance(t, torch.Tensor) and t.is_leaf and t.grad is not None]
         payload = {"args": args, "kwargs": kwargs, "key": key, "value": value, "cls": cls,
+                   "function": function,
                    "ambient": ambient, "token_base": base if lent else None, "grads": grads,
                    "instruments": [(n, o) for n, o, _ in instruments]}
         blobs = []
         # Most requests (a name, an attribute, the next item) carry nothing to pickle.
-        if op in ("call", "getitem", "setattr", "isinstance") or ambient is not None or \
+        if op in ("call", "run", "getitem", "setattr", "isinstance") or ambient is not None or \
                 instruments or grads:
             buffer = io.BytesIO()
             try:
@@ -346,12 +347,14 @@ class Session:
 
     # --- receiving --------------------------------------------------------------------------
 
-    def decoder(self, blobs: list[bytes], *, values: bool = True) -> wire.Decoder:
+    def decoder(self, blobs: list[bytes], *, values: bool = True,
+                budget: wire.ByteBudget | None = None) -> wire.Decoder:
         """``values``: decoding values a test sees (the same object under two names stays one
-        object); otherwise state (write-back, generators), always fresh."""
+        object); otherwise state (write-back, generators), always fresh. ``budget``: shared
+        by the decoders of one message."""
         return wire.Decoder(blobs, make_handle=self._remote, resolve_ref=self._original,
                             record_facts=checks.report_facts, cuda_devices=self.cuda_devices,
-                            same_objects=self.same_objects if values else {})
+                            same_objects=self.same_objects if values else {}, budget=budget)
 
     def _remote(self, info: wire.HandleInfo) -> Remote:
         handle = self.handles.get(info.id)
@@ -369,7 +372,9 @@ class Session:
 
     def _decode_reply(self, message: wire.Message, records: list[list[Any]]) -> Any:
         header = message.header
-        decoder, state = self.decoder(message.blobs), self.decoder(message.blobs, values=False)
+        budget = wire.ByteBudget(wire.MAX_DECODED_BYTES)
+        decoder = self.decoder(message.blobs, budget=budget)
+        state = self.decoder(message.blobs, values=False, budget=budget)
         try:
             if header.get("ambient") is not None:
                 self.student_state = wire.checked_ambient(state.decode(header["ambient"]))
@@ -480,6 +485,11 @@ class Session:
             self.student_state = wire.checked_ambient(state.decode(message.header.get("ambient")))
         except (wire.WireError, TypeError) as error:
             raise ProtocolViolation(f"a malformed checkpoint ({error})") from None
+
+    def run(self, function: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``function(*args, **kwargs)`` in the student's process: ``function`` travels by
+        reference (a public kit function; the pickler refuses a test's own)."""
+        return self.request("run", None, args=args, kwargs=kwargs, function=function)
 
     def fetch(self, name: str) -> Any:
         return self.request("name", None, name=name)
@@ -646,6 +656,11 @@ def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: 
         result = converse(channel, job.cells, job.checkpoints, tests,
                           cell_seconds=job.limits.cell_seconds,
                           submission_seconds=job.limits.submission_seconds)
+    except MemoryError:
+        # Its own cap: what this submission's tests or replies took ends this row only.
+        result = {"status": "crashed", "questions": [],
+                  "message": "grading this submission took the judge past its memory limit "
+                             "(--memory-mb)"}
     except BaseException as error:  # noqa: BLE001 - the grader must hear something
         result = {"status": "error", "message": f"the judge failed: {type(error).__name__}: "
                                                 f"{error}", "questions": []}

@@ -217,7 +217,7 @@ def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
     os.close(grader_fd)
     wire.send(ctrl, {"type": "started", "pid": child, "judge": judge,
                      "isolation": _isolation_level(job, worker)})
-    os.waitpid(judge, 0)
+    _, _, judge_usage = os.wait4(judge, 0)
     # The judge has spoken (or died): nothing the student's process does matters any more.
     # Killing the first process of its PID namespace ends every process in it.
     for kill in (os.kill, os.killpg):
@@ -230,7 +230,7 @@ def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
     _sweep(job, child)
     disk_full = isolation.release_box(job.box, mounts=worker.mounts)
     return {"status": _describe_status(status), "max_rss_kb": usage.ru_maxrss,
-            "disk_full": disk_full}
+            "judge_max_rss_kb": judge_usage.ru_maxrss, "disk_full": disk_full}
 
 
 def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, student: int) -> None:

@@ -32,6 +32,9 @@ import numpy as np
 import torch
 
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# What the judge may build from one message's blobs, each use counted: a blob named by many
+# values is as many copies. An honest encoder names each blob once, so it never gets near.
+MAX_DECODED_BYTES = MAX_MESSAGE_BYTES
 MAX_DEPTH = 48
 MAX_NODES = 200_000
 MAX_REPR = 200
@@ -291,14 +294,30 @@ def _ints(values: Any, what: str) -> list[int]:
     return values
 
 
+class ByteBudget:
+    """How many bytes the decoders of one message may still build."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.left = limit
+
+    def spend(self, size: int) -> None:
+        self.left -= size
+        _want(self.left >= 0, f"a message whose values would take over {self.limit} bytes "
+                              "(a blob named many times)")
+
+
 class Decoder:
     """Builds fresh judge-side objects from a reply. ``make_handle(HandleInfo)`` and
     ``resolve_ref(token)`` come from the judge's session; ``facts(obj, dict)`` records
     reported facts about a decoded tensor or array."""
 
     def __init__(self, blobs: list[bytes], *, make_handle: Any, resolve_ref: Any,
-                 record_facts: Any, cuda_devices: int, same_objects: dict[int, Any]) -> None:
+                 record_facts: Any, cuda_devices: int, same_objects: dict[int, Any],
+                 budget: ByteBudget | None = None) -> None:
         self.blobs = blobs
+        # Shared by every decoder of one message (its values, its state, its write-back).
+        self.budget = budget or ByteBudget(MAX_DECODED_BYTES)
         self.make_handle = make_handle
         self.resolve_ref = resolve_ref
         self.record_facts = record_facts
@@ -310,6 +329,7 @@ class Decoder:
 
     def _blob(self, index: Any) -> bytes:
         _want(type(index) is int and 0 <= index < len(self.blobs), "a blob index is wrong")
+        self.budget.spend(len(self.blobs[index]))
         return self.blobs[index]
 
     def decode(self, node: Any, depth: int = 0) -> Any:

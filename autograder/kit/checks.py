@@ -45,6 +45,7 @@ __all__ = [
     "call",
     "cuda_available",
     "device_type",
+    "in_student_process",
     "is_instance",
     "is_subclass",
     "matmul_clock",
@@ -494,6 +495,27 @@ def call(code: str, function: Any, /, *args: Any, **kwargs: Any) -> Any:
                 f"{shown} needs a CUDA GPU, and this machine has none ({type_name(error)}: "
                 f"{message}); use the GPU only when torch.cuda.is_available()") from None
         raise AssertionError(f"{shown} raised {type_name(error)}: {message}") from None
+
+
+def in_student_process(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, run where the student's code runs: for a check that grades what student
+    code *does* to objects over several steps of its own (an optimizer's updates), which a
+    single call cannot show. ``function`` must be public (``autograder.kit.probes``): it
+    travels by reference. In the judge, each call sends it to the student's process with its
+    arguments (lent as for ``call``) and returns its result; in the student's kernel it is
+    ``function`` itself::
+
+        got = call("make_optimizer(model) then two steps", in_student_process(optimizer_steps),
+                   make_optimizer, model, gradients, steps=2)
+    """
+    if not IN_JUDGE or STUDENT_SESSION is None:
+        return function
+    session = STUDENT_SESSION
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        return session.run(function, args, kwargs)
+
+    return run
 
 
 def assert_raises(

@@ -219,6 +219,9 @@ class Runner:
         op = header.get("op")
         if op == "name":
             return {"ok": True, "value": encoder.encode(self.shell.user_ns.get(header["name"]))}
+        if op == "run":  # a public kit function, sent by reference, run here on the arguments
+            value = payload["function"](*payload["args"], **payload["kwargs"])
+            return {"ok": True, "value": encoder.encode(value)}
         target = self.objects[header["h"]]
         if op == "getattr":
             value = getattr(target, header["attr"])

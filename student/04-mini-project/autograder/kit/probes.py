@@ -20,7 +20,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 __all__ = ["BatchRecorder", "DeviceProbe", "LossDeviceProbe", "LossRecorder", "ModeSpy",
-           "NoisyDataset", "SimulatedCudaTensor"]
+           "NoisyDataset", "SimulatedCudaTensor", "optimizer_steps"]
 
 
 class BatchRecorder(nn.Module):
@@ -133,3 +133,18 @@ class SimulatedCudaTensor(torch.Tensor):
         if to_cpu and isinstance(result, torch.Tensor):
             return result.as_subclass(torch.Tensor)
         return result
+
+
+def optimizer_steps(make_optimizer: Any, model: nn.Module, gradients: list[torch.Tensor],
+                    steps: int = 2, **kwargs: Any) -> list[torch.Tensor]:
+    """What an optimizer does, observed: ``make_optimizer(model, **kwargs)``, then ``steps``
+    times each parameter's gradient set to its tensor of ``gradients`` times the step's number
+    (1, 2, ...) and ``optimizer.step()``. Returns the values of ``model.parameters()`` after.
+    Run where the student's code runs (``checks.in_student_process``), so the optimizer is the
+    one student code made, updating the parameters it holds."""
+    optimizer = make_optimizer(model, **kwargs)
+    for step in range(1, steps + 1):
+        for parameter, gradient in zip(model.parameters(), gradients, strict=True):
+            parameter.grad = gradient * step
+        optimizer.step()
+    return [parameter.detach().clone() for parameter in model.parameters()]
