@@ -41,7 +41,7 @@ from make_examples import example_notebooks, variants_for  # noqa: E402
 
 from autograder.authoring.release import Release, build_releases, find_assignments  # noqa: E402
 from autograder.bundle import Bundle, load_bundle  # noqa: E402
-from autograder.grading.grader import grade_submissions  # noqa: E402
+from autograder.grading.grader import grade_submissions, self_check_seconds  # noqa: E402
 from autograder.grading.sandbox import Limits  # noqa: E402
 
 HOSTILE = {
@@ -247,6 +247,10 @@ def main() -> int:
             rows.append(bench_assignment(release, count, otter_count, Path(tmp) / release.name))
             print(f"{release.name}: done in {time.perf_counter() - began:.0f} s", flush=True)
     print_table(rows)
+    seconds = self_check_seconds()
+    print(f"\nThe engine's self-check (a probe graded before the first submission, once per "
+          f"grading process): {seconds:.2f} s" if seconds is not None else
+          "\nThe engine's self-check did not run.")
     return 0 if all(r.ratio >= 10 and r.overhead_ok and r.agree == r.otter_graded
                     for r in rows) else 1
 

@@ -1,12 +1,15 @@
-"""The grader grades the same wherever it is installed. The student's view binds the grader's
-Python and packages at their own paths and mounts the submission's box as /tmp, /var/tmp and
-/dev/shm: a grader installed under one of those (a CI workspace, a scratch folder) must keep
-every module torch imports lazily inside student code (``torch.utils.serialization``,
-``torch.load``), or honest students lose points with status ``graded`` and no warning.
+"""The grader grades the same wherever it is installed, or not at all. The student's view
+binds the grader's Python and packages at their own paths and mounts the submission's box as
+/tmp, /var/tmp and /dev/shm: a grader installed under one of those (a CI workspace, a scratch
+folder) must keep every module torch imports lazily inside student code
+(``torch.utils.serialization``, ``torch.load``), or honest students lose points with status
+``graded`` and no warning.
 
 Each case is this suite and its virtual environment, copied under the folder (hard links where
 it is the same file system), in a folder whose name holds a space, grading the reference of
-every assignment from there.
+every assignment from there. And where the environment is broken (a module torch imports
+lazily, removed from the copy), the engine's self-check stops grading before the first
+submission, with one line saying so, and no score is written.
 """
 
 from __future__ import annotations
@@ -43,6 +46,11 @@ def _install_copy(where: str) -> Path:
     return suite
 
 
+def _env() -> dict[str, str]:
+    """Run from outside any checkout, so only the installed copy can be imported."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+
+
 @pytest.mark.skipif(os.geteuid() != 0, reason="the view (and its mount order) needs root")
 @pytest.mark.parametrize("where", ["/tmp", "/dev/shm"])
 def test_a_grader_installed_under_the_boxs_folders_grades_every_reference_at_100(
@@ -52,8 +60,7 @@ def test_a_grader_installed_under_the_boxs_folders_grades_every_reference_at_100
     suite = _install_copy(where)
     try:
         python = suite / ".venv" / "bin" / "python"
-        # Run from outside any checkout, so only the installed copy can be imported.
-        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+        env = _env()
         where_from = subprocess.run([str(python), "-c", "import autograder; "
                                      "print(autograder.__file__)"], check=True, env=env,
                                     capture_output=True, text=True, cwd=tmp_path).stdout.strip()
@@ -70,3 +77,27 @@ def test_a_grader_installed_under_the_boxs_folders_grades_every_reference_at_100
             assert (row["status"], row["percent"]) == ("graded", "100.0"), (name, row)
     finally:
         shutil.rmtree(suite, ignore_errors=True)
+
+
+def test_a_broken_environment_grades_nobody(releases, tmp_path):
+    suite = _install_copy("/tmp")
+    try:
+        [site] = (suite / ".venv").glob("lib/python*/site-packages")
+        shutil.rmtree(site / "torch" / "utils" / "serialization")  # the copy's links only
+        release = releases["01-tensors"]
+        out = tmp_path / "out"
+        run = subprocess.run([str(suite / ".venv" / "bin" / "python"), "-m", "autograder",
+                              "grade", str(release.bundle), str(release.solution), "--out",
+                              str(out)], capture_output=True, text=True, cwd=tmp_path,
+                             env=_env())
+    finally:
+        shutil.rmtree(suite, ignore_errors=True)
+    assert run.returncode != 0, run.stdout
+    lines = [line for line in run.stderr.splitlines() if "grading environment is broken" in line]
+    assert len(lines) == 1 and "serialization" in lines[0], run.stderr
+    # The gradebook lists the batch as pending, as an interrupted run leaves it; no score.
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["grades.csv"], written
+    with open(out / "grades.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["status"], r["score"]) for r in rows] == [("pending", "")], rows

@@ -32,7 +32,7 @@ from typing import Any
 
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
-from autograder.grading import wire
+from autograder.grading import self_check, wire
 from autograder.grading.sandbox import JOB_MARK, Job, Limits
 from autograder.grading.submission import (
     MAX_NOTEBOOK_BYTES,
@@ -321,6 +321,7 @@ def _started_workers(slots: list[int]) -> Iterator[Queue[Worker]]:
     try:
         with ThreadPoolExecutor(max_workers=count) as starter:
             list(starter.map(lambda w: w.start(), workers))
+        _verify_once(workers[0])
         queue: Queue[Worker] = Queue()
         for worker in workers:
             queue.put(worker)
@@ -329,6 +330,21 @@ def _started_workers(slots: list[int]) -> Iterator[Queue[Worker]]:
         for worker in workers:
             worker.close()
         _remove_tree(str(scratch_root))
+
+
+_verified: list[float] = []  # the self-check's seconds, once this process has passed it
+
+
+def _verify_once(worker: Worker) -> None:
+    """The engine's self-check, before the first submission this process grades (the
+    environment does not change under a running grader); ``BrokenEnvironment`` stops it."""
+    if not _verified:
+        _verified.append(self_check.verify(worker))
+
+
+def self_check_seconds() -> float | None:
+    """What the self-check cost this process (``make bench`` reports it); None if not run."""
+    return _verified[0] if _verified else None
 
 
 ProgressCallback = Callable[[SubmissionResult, int, int], None]
