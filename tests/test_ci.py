@@ -133,10 +133,14 @@ def test_summary_shows_student_text_literally():
 CI = ROOT / "ci"
 # Steps that install software: recognised one by one, so that a new step in a template is
 # either run below or added here on purpose.
-GITHUB_INSTALL = [{"uses": "actions/checkout@v4"}, {"uses": "actions/setup-python@v5"},
-                  {"uses": "actions/cache@v4"},
+GITHUB_INSTALL = [{"uses": "actions/checkout@v6"}, {"uses": "actions/setup-python@v6"},
+                  {"uses": "actions/cache/restore@v5"},
                   {"run": "make -C autograder-suite install-grader"}]
-GITHUB_UPLOAD = {"uses": "actions/upload-artifact@v4"}
+GITHUB_AFTER = [{"uses": "actions/cache/save@v5"}, {"uses": "actions/upload-artifact@v6"}]
+# The last major of each action whose action.yml runs on Node 20 or older (read from each
+# action's tags): GitHub's runners no longer have Node 20.
+NODE20_MAJORS = {"actions/checkout": 4, "actions/setup-python": 5, "actions/cache": 4,
+                 "actions/upload-artifact": 5}
 GITLAB_INSTALL = ["make -C autograder-suite install-grader"]
 # GitHub's grading step runs under sudo (hosted runners run jobs unprivileged); GitLab's
 # Docker executor is root already. Otherwise the two run the same commands.
@@ -163,10 +167,11 @@ def template_commands() -> list[str]:
     asserts that GitLab's are the same (but for sudo) and that neither holds a step this
     test does not know."""
     steps = _github_steps()
-    assert steps[:len(GITHUB_INSTALL)] == GITHUB_INSTALL and steps[-1] == GITHUB_UPLOAD, \
+    after = len(steps) - len(GITHUB_AFTER)
+    assert steps[:len(GITHUB_INSTALL)] == GITHUB_INSTALL and steps[after:] == GITHUB_AFTER, \
         f"the GitHub template's steps changed: update this test ({steps})"
-    assert all(set(s) == {"run"} for s in steps[len(GITHUB_INSTALL):-1]), steps
-    github = [s["run"] for s in steps[len(GITHUB_INSTALL):-1]]
+    assert all(set(s) == {"run"} for s in steps[len(GITHUB_INSTALL):after]), steps
+    github = [s["run"] for s in steps[len(GITHUB_INSTALL):after]]
     job = _gitlab_job()
     script = [*job.get("before_script", []), *job["script"], *job.get("after_script", [])]
     assert script[:len(GITLAB_INSTALL)] == GITLAB_INSTALL, script
@@ -190,13 +195,30 @@ def test_templates_keep_graded_as_artifact():
         "bash autograder-suite/ci/grade-course.sh autograder-suite submissions graded"]
 
 
+def test_github_actions_run_on_a_node_the_runners_still_have():
+    steps = yaml.safe_load((CI / "github-actions.yml").read_text())["jobs"]["grade"]["steps"]
+    used = [s["uses"] for s in steps if "uses" in s]
+    assert used
+    for action in used:
+        name, _, version = action.partition("@")
+        repository = "/".join(name.split("/")[:2])  # actions/cache/save is actions/cache's
+        assert repository in NODE20_MAJORS, f"{action}: which Node does it run on? add it"
+        major = int(version.lstrip("v").split(".")[0])
+        assert major > NODE20_MAJORS[repository], f"{action} runs on Node 20 or older"
+
+
 def test_templates_install_no_dev_tools_and_cache_the_environment(tmp_path):
     steps = yaml.safe_load((CI / "github-actions.yml").read_text())["jobs"]["grade"]["steps"]
-    [cache] = [s for s in steps if s.get("uses") == "actions/cache@v4"]
-    assert cache["with"]["path"] == "autograder-suite/.venv"
+    [restore] = [s for s in steps if s.get("uses") == "actions/cache/restore@v5"]
+    [save] = [s for s in steps if s.get("uses") == "actions/cache/save@v5"]
+    assert restore["with"]["path"] == save["with"]["path"] == "autograder-suite/.venv"
     for name in ("steps.python.outputs.python-version", "autograder-suite/pyproject.toml",
                  "autograder-suite/constraints.txt"):
-        assert name in cache["with"]["key"]
+        assert name in restore["with"]["key"]
+    # Saved under the key it was looked up by, also after a failed grading step.
+    assert save["with"]["key"] == "${{ steps.grader-env.outputs.cache-primary-key }}"
+    assert save["if"].startswith("always()") and restore["id"] == "grader-env"
+    assert steps.index(save) > max(i for i, s in enumerate(steps) if "run" in s)
     assert _gitlab_job()["cache"]["paths"] == ["autograder-suite/.venv"]
     # The install step, as make reads it: no dev extras, and nothing to do in an
     # environment restored from the cache (whatever the files' dates after a checkout).
@@ -265,7 +287,7 @@ def _sudo_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _pack_like_upload_artifact(source: Path, dest: Path, *, include_hidden: bool) -> Path:
-    """What actions/upload-artifact@v4 (>= 4.4) stores of ``source``: every file, but those
+    """What actions/upload-artifact (v4.4 and later) stores of ``source``: every file, but those
     with a hidden part in their path unless ``include-hidden-files`` is true."""
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source)
