@@ -24,15 +24,25 @@ DEBUG_ENV = "AUTOGRADER_DEBUG"
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from autograder.authoring.release import build_releases, find_assignments, resolve_assignment
+    from autograder.authoring.release import build_each, find_assignments, resolve_assignment
 
     suite = find_suite(args.suite)
     folders = [resolve_assignment(suite.assignments, n) for n in args.names] if args.names \
         else find_assignments(suite.assignments)
-    for release in build_releases(folders, student_root=suite.student, dist_root=suite.dist,
-                                  force=args.force):
-        state = "built" if release.rebuilt else "up to date"
-        print(f"{release.name}: {state} -> {release.student_notebook.parent}/, {release.bundle}")
+    refused = 0
+    for folder, outcome in zip(folders, build_each(folders, student_root=suite.student,
+                                                   dist_root=suite.dist, force=args.force),
+                               strict=True):
+        if isinstance(outcome, Exception):
+            refused += 1
+            print(f"{folder.name}: refused (its last good release is kept): "
+                  f"{one_line(str(outcome))}",
+                  file=sys.stderr)
+            continue
+        state = "built" if outcome.rebuilt else "up to date"
+        print(f"{outcome.name}: {state} -> {outcome.student_notebook.parent}/, {outcome.bundle}")
+    if refused:
+        return _fail(f"{refused} of {len(folders)} assignment(s) refused; see above")
     return 0
 
 

@@ -62,6 +62,17 @@ def test_new_then_release_then_grade_gives_full_marks_and_zero(tmp_path):
     assert (rows["demo"]["status"], rows["demo"]["score"]) == ("graded", "0")
     assert _autograder(tmp_path, "new", "05-demo").returncode == 1  # never overwritten
 
+    # One refused assignment: every assignment is still reported, the refused one with its
+    # reason, and the command fails.
+    broken = tmp_path / "assignments" / "04-broken"
+    broken.mkdir()
+    (broken / "broken.ipynb").write_text("{ not a notebook")
+    both = _autograder(tmp_path, "release")
+    assert both.returncode == 1, both.stdout
+    assert "05-demo: up to date" in both.stdout
+    assert "04-broken: refused" in both.stderr and "broken.ipynb" in both.stderr, both.stderr
+    assert "1 of 2 assignment(s) refused" in both.stderr
+
 
 def test_a_failed_release_keeps_the_good_one_and_the_mended_notebook_grades_100(
         skeleton, tmp_path):

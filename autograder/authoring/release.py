@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import nbformat
 import yaml
@@ -326,12 +327,31 @@ def build_release(assignment_dir: Path, *, student_root: Path, dist_root: Path,
     return release
 
 
-def build_releases(assignment_dirs: Iterable[Path], *, student_root: Path, dist_root: Path,
-                   force: bool = False, jobs: int | None = None) -> list[Release]:
-    """Build several assignments in parallel (each build is mostly an otter subprocess)."""
+def build_each(assignment_dirs: Iterable[Path], *, student_root: Path, dist_root: Path,
+               force: bool = False, jobs: int | None = None) -> list[Release | ReleaseError]:
+    """Build several assignments in parallel (each build is mostly an otter subprocess),
+    every one of them: a refused assignment is its ``ReleaseError``, in its place."""
     dirs = list(assignment_dirs)
     jobs = jobs or max(1, min(len(dirs), os.cpu_count() or 1))
+
+    def build(folder: Path) -> Release | ReleaseError:
+        try:
+            return build_release(folder, student_root=student_root, dist_root=dist_root,
+                                 force=force)
+        except ReleaseError as error:
+            return error
+
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(build_release, d, student_root=student_root,
-                               dist_root=dist_root, force=force) for d in dirs]
-        return [f.result() for f in futures]
+        return list(pool.map(build, dirs))
+
+
+def build_releases(assignment_dirs: Iterable[Path], *, student_root: Path, dist_root: Path,
+                   force: bool = False, jobs: int | None = None) -> list[Release]:
+    """``build_each``, for callers that need every release: the first refusal is raised,
+    after every build finished."""
+    built = build_each(assignment_dirs, student_root=student_root, dist_root=dist_root,
+                       force=force, jobs=jobs)
+    for outcome in built:
+        if isinstance(outcome, ReleaseError):
+            raise outcome
+    return cast(list[Release], built)
