@@ -202,6 +202,15 @@ def test_bad_input_gets_a_row_and_a_clear_message(graded, stem, expect):
         assert len(result.message) < 400, summary
 
 
+def test_feedback_of_an_ungradable_file_says_why_once(graded):
+    result = graded["results"]["truncated"]
+    feedback = (graded["out"] / "feedback" / f"{result.file_stem}.md").read_text()
+    assert feedback.count("could not be graded (invalid)") == 1
+    assert feedback.count("truncated") == 1, feedback  # the reason, once
+    assert "FAILED" not in feedback and "## q1" not in feedback
+    assert f"Score: 0 / {result.possible:g}" in feedback
+
+
 def test_every_file_has_exactly_one_row(graded):
     files = sorted(p.name for p in graded["folder"].iterdir())
     assert len(graded["order"]) == len(files) == len(EXPECTED)

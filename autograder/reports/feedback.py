@@ -12,9 +12,14 @@ def feedback_markdown(result: SubmissionResult, *, show_hidden_scores: bool = Fa
     """
     lines = [f"# Feedback: {result.assignment}", ""]
     if result.status != "graded":
+        # Said once: no check ran, so none has anything of its own to say.
+        worth = ", ".join(f"{q.name} ({points_text(q.possible)})" for q in result.questions)
         lines += [f"**This submission could not be graded ({result.status}).** "
-                  f"{result.message}", ""]
-    elif result.message:
+                  f"{result.message}", "",
+                  f"**Score: 0 / {points_text(result.possible)}.** No check ran"
+                  + (f"; the questions and their points: {worth}." if worth else "."), ""]
+        return "\n".join(lines)
+    if result.message:
         lines += [f"Notes: {result.message}", ""]
     checks = [c for q in result.questions for c in q.checks]
     public = [c for c in checks if not c.hidden]
