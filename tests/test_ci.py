@@ -324,7 +324,7 @@ def test_templates_run_as_written_in_a_course_repository(request, tmp_path):
     assert (course / "autograder-suite" / "dist" / "01-tensors" / "autograder.zip").exists()
     # Graded as root (sudo): the summary says the protections were on.
     records = [json.loads(p.read_text()) for p in (graded / ".records").glob("*.json")]
-    levels = {r["isolation"] for r in records}
+    levels = {r["result"]["isolation"] for r in records}
     assert levels and levels <= set(ISOLATION_LEVELS), levels
     expected = "on" if levels == {"full"} else "off" if "none" in levels else "partial"
     assert f"**Isolation: {expected}.**" in summary

@@ -128,7 +128,7 @@ def graded(releases, cluster, tmp_path_factory):
         shutil.rmtree(arena, ignore_errors=True)
 
 
-MEASURED = ("duration", "peak_memory_mb", "judge")  # differ from run to run, wherever it grades
+MEASURED = ("duration", "peak_memory_mb", "judge_peak_memory_mb", "judge")  # differ run to run
 
 
 def _record(result: SubmissionResult | dict) -> dict:
