@@ -354,3 +354,12 @@ def test_cli_grading_bad_submissions_exits_zero(releases, tmp_path):
     assert len(rows) == len(list(folder.iterdir())) > 5
     assert {r["status"] for r in rows} == {"invalid"}
     assert all(r["message"] for r in rows)
+    # The terminal's gradebook says why under each row, cut to the width (80 columns without
+    # a terminal, unless COLUMNS says otherwise).
+    columns = int(os.environ.get("COLUMNS", "80"))
+    lines = run.stdout.splitlines()
+    for row in rows:
+        [at] = [i for i, line in enumerate(lines) if line.startswith(row["submission"] + " ")]
+        why = lines[at + 1]
+        assert why.lstrip().startswith("^ ") and len(why) <= columns, why
+        assert " ".join(row["message"].split())[:30] in why, (why, row["message"])

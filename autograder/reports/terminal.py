@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from collections.abc import Sequence
 from typing import TextIO
@@ -42,7 +43,14 @@ def print_gradebook(results: Sequence[SubmissionResult], stream: TextIO = sys.st
     header = f"{'submission':<{width}}  {'status':<9} {'score':>7} {'%':>6}  " + \
         " ".join(f"{q:>5}" for q in questions)
     print(header, file=stream)
+    columns = shutil.get_terminal_size().columns
     for r in results:
         by_name = {q.name: q.score for q in r.questions}
         print(f"{r.submission:<{width}}  {r.status:<9} {r.score:>7g} {r.percent:>6.1f}  " +
               " ".join(f"{by_name.get(q, 0):>5g}" for q in questions), file=stream)
+        if r.status != "graded":  # why, under its row, cut to the terminal's width
+            print(_cut(f"{'':<{width}}  ^ {' '.join(r.message.split())}", columns), file=stream)
+
+
+def _cut(text: str, columns: int) -> str:
+    return text if len(text) <= columns else text[:max(columns - 3, 20)] + "..."
