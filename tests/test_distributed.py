@@ -110,7 +110,8 @@ def graded(releases, cluster, tmp_path_factory):
         began = time.monotonic()
         remote = grade_submissions_on_cluster(
             bundle, [folder], scheduler=cluster.scheduler_address, limits=LIMITS,
-            out_dir=out / "cluster", progress=lambda r, d, t: progress.append((r.submission, d, t)))
+            out_dir=out / "cluster",
+            progress=lambda r, d, t, _reused: progress.append((r.submission, d, t)))
         cluster_seconds = time.monotonic() - began
         began = time.monotonic()
         grade_submissions_on_cluster(bundle, [folder], scheduler=cluster.scheduler_address,

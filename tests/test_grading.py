@@ -194,6 +194,9 @@ def test_kill_and_resume_completes_and_keeps_finished_results(releases, example_
     assert len({r["score"] for r in rows}) == 1
     for name, mtime in done_before.items():
         assert (records / name).stat().st_mtime_ns == mtime, f"{name} was graded again"
+    # The rerun says which rows it kept rather than graded (no old timing shown as new).
+    kept = [line for line in rerun.stderr.splitlines() if "kept from an earlier run" in line]
+    assert len(kept) == len(done_before), rerun.stderr
 
 
 def test_gradescope_layout_runs_the_bundled_engine(releases, example_batches, tmp_path):

@@ -347,7 +347,9 @@ def self_check_seconds() -> float | None:
     return _verified[0] if _verified else None
 
 
-ProgressCallback = Callable[[SubmissionResult, int, int], None]
+# (result, done, total, reused): reused is a result kept from an earlier run into the same
+# output folder (same bundle, limits and file), not graded now.
+ProgressCallback = Callable[[SubmissionResult, int, int, bool], None]
 
 
 class Batch:
@@ -425,7 +427,7 @@ class Batch:
                 self._reports.write_gradebook(self.out_dir, self.bundle, self.names,
                                               self.results)
             if self.progress is not None:
-                self.progress(result, len(self.results), len(self.paths))
+                self.progress(result, len(self.results), len(self.paths), reused)
 
     def in_order(self) -> list[SubmissionResult]:
         return [self.results[i] for i in range(len(self.paths))]

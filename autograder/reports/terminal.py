@@ -21,9 +21,12 @@ class Progress:
 
             self.bar = tqdm(total=total, unit="submission", file=stream)
 
-    def __call__(self, result: SubmissionResult, done: int, total: int) -> None:
+    def __call__(self, result: SubmissionResult, done: int, total: int,
+                 reused: bool = False) -> None:
+        when = "kept from an earlier run into this folder" if reused \
+            else f"{result.duration:.1f} s"
         line = (f"[{done}/{total}] {result.submission}: {result.status} "
-                f"{result.score:g}/{result.possible:g} ({result.duration:.1f} s)")
+                f"{result.score:g}/{result.possible:g} ({when})")
         if self.bar is not None:
             self.bar.set_postfix_str(f"{result.submission}: {result.status}")
             self.bar.update(1)
