@@ -29,10 +29,12 @@ def cmd_release(args: argparse.Namespace) -> int:
     suite = find_suite(args.suite)
     folders = [resolve_assignment(suite.assignments, n) for n in args.names] if args.names \
         else find_assignments(suite.assignments)
+    outcomes = build_each(folders, student_root=suite.student, dist_root=suite.dist,
+                          force=args.force)
+    if len(outcomes) == 1 and isinstance(outcomes[0], Exception):
+        return _fail(str(outcomes[0]))  # one assignment: its reason is the one line
     refused = 0
-    for folder, outcome in zip(folders, build_each(folders, student_root=suite.student,
-                                                   dist_root=suite.dist, force=args.force),
-                               strict=True):
+    for folder, outcome in zip(folders, outcomes, strict=True):
         if isinstance(outcome, Exception):
             refused += 1
             print(f"{folder.name}: refused (its last good release is kept): "

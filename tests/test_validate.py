@@ -56,3 +56,23 @@ def test_validate_reports_a_cell_that_never_ends(releases, tmp_path):
     (folder / "loop.ipynb").write_text(json.dumps(nb))
     result = _run_validate(folder, "loop.ipynb", "--cell-timeout", "3")
     assert result.returncode == 1 and "ran longer than 3 s" in result.stdout
+
+
+def test_validate_says_what_the_grader_says_about_a_file_that_is_not_a_notebook(releases,
+                                                                                  tmp_path):
+    """The same reading as the grader's intake: the same message for the same file."""
+    from autograder.bundle import load_bundle
+    from autograder.grading.submission import read_submission
+
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    bundle = load_bundle(release.bundle)
+    for name, text in (("list.ipynb", "[1, 2]"), ("cells.ipynb", '{"metadata": {}}'),
+                       ("cut.ipynb", '{"cells": [')):
+        (folder / name).write_text(text)
+        result = _run_validate(folder, name)
+        problem = read_submission(folder / name, "x", bundle).problem
+        assert result.returncode == 1 and problem, (result.stdout, problem)
+        assert problem in result.stdout, (result.stdout, problem)
+        assert "nbformat" not in result.stdout and "Traceback" not in result.stdout

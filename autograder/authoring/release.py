@@ -51,7 +51,7 @@ from autograder.errors import ReleaseError, UnknownAssignmentError
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 # Shipped to students and into bundles so tests can `from autograder.kit.checks import ...`.
 SHIPPED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/probes.py",
-                   "kit/regular_files.py", "kit/validate.py")
+                   "kit/regular_files.py", "kit/notebook_file.py", "kit/validate.py")
 # Said above the export cell (otter's export_cell.instructions).
 EXPORT_INSTRUCTIONS = (
     "Save the notebook first (File > Save): the cell below zips the notebook that is open, as "

@@ -65,9 +65,10 @@ MIN_IN_FLIGHT = 8
 
 
 # The modules whose code decides a result: the same on the client and every Dask worker.
-ENGINE_MODULES = ("bundle", "kit/checks", "kit/probes", "kit/regular_files", "grading/grader",
-                  "grading/judge", "results", "grading/sandbox", "grading/submission",
-                  "grading/wire", "grading/untrusted/runner")
+ENGINE_MODULES = ("bundle", "kit/checks", "kit/probes", "kit/regular_files",
+                  "kit/notebook_file", "grading/grader", "grading/judge", "results",
+                  "grading/sandbox", "grading/submission", "grading/wire",
+                  "grading/untrusted/runner")
 
 
 def engine_digest() -> str:

@@ -35,13 +35,13 @@ from autograder.errors import AutograderError
 from autograder.grading import self_check, wire
 from autograder.grading.sandbox import JOB_MARK, Job, Limits
 from autograder.grading.submission import (
-    MAX_NOTEBOOK_BYTES,
     Submission,
     checkpoints,
     collect_submissions,
     is_otter_cell,
     read_submission,
 )
+from autograder.kit.notebook_file import MAX_NOTEBOOK_BYTES
 from autograder.kit.regular_files import read_regular_file
 from autograder.results import (
     ISOLATION_LEVELS,

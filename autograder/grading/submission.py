@@ -6,8 +6,6 @@ Reading never raises for bad input: a file that is not a usable notebook becomes
 
 from __future__ import annotations
 
-import io
-import json
 import re
 import zipfile
 from dataclasses import dataclass, field, replace
@@ -17,11 +15,8 @@ from typing import Any
 from autograder.bundle import Bundle
 from autograder.errors import AutograderError
 from autograder.grading.names import unique_file_stems, unique_names
-from autograder.kit.regular_files import read_regular_file
+from autograder.kit.notebook_file import read_notebook_file
 
-# A notebook must fit one message on the wire; an honest one with many outputs is far below.
-MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
-MAX_ZIP_ENTRIES = 10_000  # an export holds a notebook and a log; a central directory costs memory
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 
 
@@ -129,41 +124,6 @@ def collect_submissions(paths: list[Path]) -> list[Entry]:
             for (graded, _, problem, notes), name, stem in zip(found, names, stems, strict=True)]
 
 
-def _notebook_bytes(path: Path) -> bytes:
-    """The notebook inside a submission file (an .ipynb, or the one .ipynb in an export zip).
-    The file is read once, as a regular file (no link, no FIFO), within the size cap."""
-    raw = read_regular_file(path, MAX_NOTEBOOK_BYTES)
-    if not raw:
-        raise ValueError("the file is empty")
-    if zipfile.is_zipfile(io.BytesIO(raw)):
-        _check_zip_entries(raw)
-        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-            notebooks = [i for i in zf.infolist() if i.filename.endswith(".ipynb") and
-                         not i.filename.startswith("__MACOSX") and not i.is_dir()]
-            if len(notebooks) != 1:
-                raise ValueError(f"the zip holds {len(notebooks)} notebooks; expected exactly one")
-            if notebooks[0].file_size > MAX_NOTEBOOK_BYTES:
-                raise ValueError("the notebook in the zip is larger than 64 MB")
-            with zf.open(notebooks[0]) as member:  # a lying size field stops at the cap too
-                data = member.read(MAX_NOTEBOOK_BYTES + 1)
-            if len(data) > MAX_NOTEBOOK_BYTES:
-                raise ValueError("the notebook in the zip is larger than 64 MB")
-            return data
-    if path.suffix.lower() == ".zip":
-        raise ValueError("the file is named .zip but is not a readable zip archive")
-    return raw
-
-
-def _check_zip_entries(raw: bytes) -> None:
-    """Refuse a zip whose central directory lists more entries than an export could hold,
-    before ``zipfile`` builds an object for each of them."""
-    end = raw.rfind(b"PK\x05\x06")
-    if end >= 0 and len(raw) >= end + 12:
-        entries = int.from_bytes(raw[end + 10:end + 12], "little")
-        if entries > MAX_ZIP_ENTRIES:
-            raise ValueError(f"the zip lists {entries} entries; an export holds a few")
-
-
 def _source(cell: dict[str, Any]) -> str:
     source = cell.get("source", "")
     if isinstance(source, list):
@@ -188,24 +148,7 @@ def _object(value: object) -> dict[str, Any]:
 
 def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
     try:
-        raw = _notebook_bytes(path)
-        try:
-            nb = json.loads(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            raise ValueError("the file is not text (not a notebook)") from None
-        except RecursionError:
-            raise ValueError("the file's JSON nests too deeply to be a notebook") from None
-        except json.JSONDecodeError as error:
-            hint = " (truncated?)" if error.pos >= len(raw.rstrip()) - 1 else ""
-            raise ValueError(f"not valid notebook JSON at line {error.lineno}: {error.msg}"
-                             f"{hint}") from None
-        if not isinstance(nb, dict):
-            raise ValueError("the file is JSON but not a Jupyter notebook")
-        if isinstance(nb.get("nbformat"), int) and nb["nbformat"] != 4:
-            raise ValueError(f"notebook format {nb['nbformat']} is not supported (expected 4: "
-                             "open and save it in a current Jupyter)")
-        if not isinstance(nb.get("cells"), list):
-            raise ValueError("the file is JSON but not a Jupyter notebook (no cells)")
+        nb = read_notebook_file(path)
         cells = [c for c in nb["cells"] if isinstance(c, dict)]
         code_cells = [c for c in cells if c.get("cell_type") == "code"]
         code = tuple(_source(c) for c in code_cells)

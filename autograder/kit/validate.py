@@ -20,10 +20,11 @@ import os
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from autograder.kit.notebook_file import read_notebook_file
 
 MARKER = "AUTOGRADER-VALIDATE "
 RELEASE_INFO = Path(__file__).resolve().parent / "release.json"
@@ -82,18 +83,6 @@ def _is_export_cell(source: str) -> bool:
     return bool(lines) and all(ln.startswith("grader.export") for ln in lines)
 
 
-def _notebook_text(path: Path) -> str:
-    """The notebook a submission file holds: the file itself, or the one in an export zip."""
-    if not zipfile.is_zipfile(path):
-        return path.read_text(encoding="utf-8")
-    with zipfile.ZipFile(path) as zf:
-        notebooks = [n for n in zf.namelist() if n.endswith(".ipynb")
-                     and not n.startswith("__MACOSX")]
-        if len(notebooks) != 1:
-            raise ValueError(f"the zip holds {len(notebooks)} notebooks; expected exactly one")
-        return zf.read(notebooks[0]).decode("utf-8")
-
-
 def validate_notebook(path: Path, *, assignment: str | None = None,
                       cell_timeout: float = 120.0) -> ValidationReport:
     """Open, run and check one notebook or export zip; never raises for a bad one."""
@@ -101,10 +90,10 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
 
     path = Path(path)
     began = time.monotonic()
-    try:
-        nb = nbformat.reads(_notebook_text(path), as_version=4)
-    except Exception as error:  # noqa: BLE001 - any failure to read means "not a notebook"
-        return ValidationReport(str(path), problems=(f"not a readable notebook: {error}",))
+    try:  # read as the grader reads it, so both say the same about a file that is not one
+        nb = nbformat.from_dict(read_notebook_file(path))
+    except (ValueError, OSError) as error:
+        return ValidationReport(str(path), problems=(f"{path.name}: {error}",))
     otter = nb.metadata.get("otter", {})
     name = otter.get("assignment_name")
     expected = assignment or expected_assignment()

@@ -1,6 +1,7 @@
 """What ships to students and into bundles: the check helpers assignment tests import
 (``checks``) and the objects they lend to student code (``probes``), the reader of files a
-student's code controls (``regular_files``: intake and checks share it), the pre-submission
+student's code controls (``regular_files``: intake and checks share it), the notebook a
+submission file holds (``notebook_file``: intake and ``validate`` share it), the pre-submission
 check (``validate``) and the student notebook's ``grader`` (``notebook_grader``).
 
 Imports nothing of the grader: these files are copied into every student release and packed
