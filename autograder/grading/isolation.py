@@ -9,7 +9,7 @@ kernel, no libseccomp) keeps the others, and every row names what was off:
    started. SysV and POSIX IPC live and die with the submission.
 2. **An allow-list view** of the filesystem (``pivot_root`` into a fresh root): read-only binds
    of what Python and the installed packages need, the submission's **box** (its working
-   folder, the folder shared with the judge, ``/tmp`` and ``/dev/shm``, all on one tmpfs of
+   folder, the judge's folder (read-only to it), ``/tmp`` and ``/dev/shm``, all on one tmpfs of
    ``--disk-mb``), a minimal ``/dev`` and a ``/proc`` of its own. Nothing else of the host
    exists there: sibling folders, host sockets and other submissions are absent by
    construction, not by a list of what to hide.
@@ -94,7 +94,8 @@ def unshare(flags: int) -> None:
 # --- the zygote: a mount namespace of its own, one box per submission ------------------------
 
 
-# The start of the note every row carries when the worker had no namespaces (read by CI).
+# The start of the note every row carries when the worker had no namespaces (for the
+# instructor; the CI summary reads the grader's own record, ``SubmissionResult.isolation``).
 NO_NAMESPACES = "no private namespaces or filesystem view"
 
 
