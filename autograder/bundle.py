@@ -20,6 +20,7 @@ from typing import Any
 from autograder.errors import AutograderError
 
 MANIFEST = "autograder_manifest.json"
+FRESH_PROCESS_CHECK = "from_fresh_process"  # the kit's name (autograder.kit.checks)
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,9 @@ class QuestionTests:
     name: str
     checks: tuple[CheckSpec, ...]
     module: str  # test file source without otter's import and decorators
+    # Whether a check asks for a fresh run of the notebook (``checks.from_fresh_process``):
+    # then the worker starts a second student's process for each submission.
+    fresh_process: bool = False
 
     @property
     def points(self) -> float:
@@ -59,6 +63,10 @@ class Bundle:
                 for q in self.questions
             ],
         }
+
+    @property
+    def fresh_process(self) -> bool:
+        return any(q.fresh_process for q in self.questions)
 
 
 def _natural_key(name: str) -> list[Any]:
@@ -95,8 +103,12 @@ def parse_test_file(name: str, source: str) -> QuestionTests:
                 node.decorator_list = [d for d in node.decorator_list if d is not decorator]
         body.append(node)
     tree.body = body
+    fresh = any(isinstance(node, ast.Name) and node.id == FRESH_PROCESS_CHECK or
+                isinstance(node, ast.Attribute) and node.attr == FRESH_PROCESS_CHECK or
+                isinstance(node, ast.alias) and node.name == FRESH_PROCESS_CHECK
+                for node in ast.walk(tree))
     return QuestionTests(name=name, checks=_resolve_points(name, checks, question_points),
-                         module=ast.unparse(tree))
+                         module=ast.unparse(tree), fresh_process=fresh)
 
 
 def _resolve_points(question: str, checks: list[tuple[str, dict[str, Any]]],

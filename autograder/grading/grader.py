@@ -120,10 +120,12 @@ class Worker:
         # Empty here: the zygote mounts the submission's writable space on it, in its own
         # mount namespace (nothing the student writes lands on this machine's disk).
         box = tempfile.mkdtemp(prefix=f"w{self.slot}-", dir=self.scratch_root)
+        fresh_box = tempfile.mkdtemp(prefix=f"w{self.slot}-fresh-", dir=self.scratch_root) \
+            if bundle.fresh_process else ""
         cells = [None if is_otter_cell(c) else c for c in submission.cells]
         plan = checkpoints(submission, [q.name for q in bundle.questions], bundle.answer_cells)
         job = Job(cells=cells, checkpoints=plan, box=box, limits=limits, slot=self.slot,
-                  seed=seed)
+                  seed=seed, fresh_box=fresh_box)
         ours, theirs = socket.socketpair()
         try:
             try:
@@ -160,7 +162,8 @@ class Worker:
             ours.close()
             with contextlib.suppress(OSError):
                 theirs.close()
-            _remove_tree(box)
+            for folder in filter(None, (box, fresh_box)):
+                _remove_tree(folder)
 
     @staticmethod
     def _await_verdicts(channel: socket.socket, started: dict[str, Any],

@@ -230,6 +230,7 @@ class Session:
         self.requests = 0
         self.waited = 0.0  # seconds spent waiting for the student's process to answer
         self.same_objects: dict[int, Any] = {}  # reported id -> decoded value, per check
+        self.fresh: FreshProcess | None = None  # the submission's second process, if any
 
     # --- sending ----------------------------------------------------------------------------
 
@@ -268,8 +269,21 @@ class Session:
         torch.use_deterministic_algorithms(False)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, False
         torch.set_grad_enabled(True)
+        self.begin_check()
+
+    def begin_check(self) -> None:
+        """This session's part of a new check: the judge's state is sent with the first
+        request, and only what the check lends may be named in replies."""
         self.pushed, self.give_back = b"", None
         self.originals, self.check_tokens = {}, self.last_token + 1
+        self.same_objects.clear()
+
+    def fresh_session(self) -> Session:
+        """The fresh process, stopped before this question's answers (see ``FreshProcess``)."""
+        if self.fresh is None:
+            raise AssertionError("this check needs a fresh run of the notebook, and none was "
+                                 "started for this submission")
+        return self.fresh.before(self.question)
 
     def request(self, op: str, target: Remote | None, *, args: Any = None, kwargs: Any = None,
                 key: Any = None, value: Any = None, cls: Any = None, attr: str = "",
@@ -522,8 +536,7 @@ class QuestionTests:
 
 def _run_check(function: Any, session: Session) -> tuple[str, str]:
     params = list(inspect.signature(function).parameters)
-    session.same_objects.clear()  # a check sees the student's objects as they are now
-    session.start_check()
+    session.start_check()  # and it sees the student's objects as they are now
     try:
         kwargs = {p: session.fetch(p) for p in params}
         function(**kwargs)
@@ -562,70 +575,172 @@ def judge_question(question: QuestionTests, session: Session) -> dict[str, Any]:
     return {"name": question.name, "checks": results}
 
 
-def converse(channel: socket.socket, cells: list[str | None],
-             checkpoints: list[tuple[int, str]], tests: dict[str, QuestionTests], *,
-             cell_seconds: float, submission_seconds: float) -> dict[str, Any]:
-    """Follow the student's process through its cells and judge each question at its
-    checkpoint. Returns the result for the grader; never raises for the student's doing."""
-    start = time.monotonic()
-    deadlines = Deadlines(submission=start + submission_seconds, request_seconds=cell_seconds)
-    session = Session(channel, deadlines)
-    checks.STUDENT_SESSION = session
-    questions: list[dict[str, Any]] = []
-    timing: dict[str, Any] = {}
-    expected_cells = [i for i, cell in enumerate(cells) if cell is not None]
-    pending = list(checkpoints)
-    current: int | None = None
-    result: dict[str, Any] = {"questions": questions, "timing": timing, "log": "",
-                              "cell_errors": [], "notes": []}
+class NotebookProgress:
+    """A student's process as it works through its plan, seen from the judge: every message
+    must be the next cell or the next checkpoint, each within its deadline."""
 
-    def receive(deadline: float) -> wire.Message:
+    def __init__(self, channel: socket.socket, cells: list[str | None],
+                 checkpoints: list[tuple[int, str]], deadlines: Deadlines, *,
+                 cell_seconds: float, submission_seconds: float) -> None:
+        self.channel = channel
+        self.deadlines = deadlines
+        self.cell_seconds = cell_seconds
+        self.submission_seconds = submission_seconds
+        self.expected_cells = [i for i, cell in enumerate(cells) if cell is not None]
+        self.pending = list(checkpoints)
+        self.current: int | None = None
+        self.cell_deadline = 0.0
+
+    def receive(self, deadline: float) -> wire.Message:
         try:
-            return wire.receive(channel, deadline)
+            return wire.receive(self.channel, deadline)
         except wire.DeadlinePassed:
-            if deadline >= deadlines.submission:
+            if deadline >= self.deadlines.submission:
                 raise StudentTimedOut(f"the submission ran longer than "
-                                      f"{submission_seconds:g} s") from None
-            raise StudentTimedOut(f"cell {current} ran longer than {cell_seconds:g} s "
-                                  "(infinite loop?)") from None
+                                      f"{self.submission_seconds:g} s") from None
+            raise StudentTimedOut(f"cell {self.current} ran longer than "
+                                  f"{self.cell_seconds:g} s (infinite loop?)") from None
         except wire.ChannelClosed:
-            where = f" (during cell {current})" if current is not None else ""
+            where = f" (during cell {self.current})" if self.current is not None else ""
             raise StudentGone(f"the submission's process ended before grading "
                               f"finished{where}") from None
         except wire.WireError as error:
             raise ProtocolViolation(f"a malformed message ({error})") from None
 
-    try:
-        hello = receive(deadlines.submission).header
+    def hello(self) -> list[str]:
+        """The process's first message: the protections it could not apply."""
+        hello = self.receive(self.deadlines.submission).header
         if hello.get("type") != "hello" or type(hello.get("notes")) is not list:
             raise ProtocolViolation("the student's process did not start as expected")
-        result["notes"] = [str(n) for n in hello["notes"]]
         # Between two messages the student's process is always bound by a cell's time: the
         # first cell, and the next one after a checkpoint, must start within it.
-        cell_deadline = time.monotonic() + cell_seconds
+        self.cell_deadline = time.monotonic() + self.cell_seconds
+        return [str(n) for n in hello["notes"]]
+
+    def next_stop(self) -> tuple[str | None, wire.Message]:
+        """Follow the cells to the next checkpoint: (its question, its message), or (None,
+        the last message) at the end of the notebook."""
         while True:
-            received = receive(min(cell_deadline, deadlines.submission))
+            received = self.receive(min(self.cell_deadline, self.deadlines.submission))
             message = received.header
             kind = message.get("type")
-            if kind == "cell" and expected_cells and message.get("index") == expected_cells[0]:
-                current = expected_cells.pop(0)
-                cell_deadline = time.monotonic() + cell_seconds
-            elif kind == "checkpoint" and pending and message.get("question") == pending[0][1] \
-                    and (not expected_cells or expected_cells[0] >= pending[0][0]):
-                _, name = pending.pop(0)
-                session.note_checkpoint(received)
-                began, requests, waited = time.monotonic(), session.requests, session.waited
-                questions.append(judge_question(tests[name], session))
-                timing[name] = {"seconds": round(time.monotonic() - began, 4),
-                                "requests": session.requests - requests,
-                                "student_seconds": round(session.waited - waited, 4)}
-                try:
-                    wire.send(channel, {"op": "resume"})
-                except OSError:
-                    raise StudentGone("the submission's process ended during the tests of "
-                                      f"{name}") from None
-                cell_deadline = time.monotonic() + cell_seconds
-            elif kind == "done" and not expected_cells and not pending:
+            if kind == "cell" and self.expected_cells and \
+                    message.get("index") == self.expected_cells[0]:
+                self.current = self.expected_cells.pop(0)
+                self.cell_deadline = time.monotonic() + self.cell_seconds
+            elif kind == "checkpoint" and self.pending and \
+                    message.get("question") == self.pending[0][1] and \
+                    (not self.expected_cells or self.expected_cells[0] >= self.pending[0][0]):
+                return self.pending.pop(0)[1], received
+            elif kind == "done" and not self.expected_cells and not self.pending:
+                return None, received
+            else:
+                raise ProtocolViolation(f"an unexpected {str(kind)[:20]!r} message from the "
+                                        "student's process")
+
+    def resume(self, question: str) -> None:
+        try:
+            wire.send(self.channel, {"op": "resume"})
+        except OSError:
+            raise StudentGone("the submission's process ended during the tests of "
+                              f"{question}") from None
+        self.cell_deadline = time.monotonic() + self.cell_seconds
+
+
+#: The fresh process's first checkpoint, before its first cell (not a question's).
+FRESH_START = "(start)"
+
+
+class FreshSession(Session):
+    """The fresh process's session: what goes wrong there fails the check that asked, never
+    the submission (the notebook's own process is fine)."""
+
+    lost = ""
+
+    def request(self, *args: Any, **kwargs: Any) -> Any:
+        if self.lost:
+            raise AssertionError(self.lost)
+        try:
+            return super().request(*args, **kwargs)
+        except StudentGone as gone:
+            self.lost = f"the fresh run of the notebook stopped: {gone}"
+            raise AssertionError(self.lost) from None
+
+
+class FreshProcess:
+    """The second student's process of a submission (``checks.from_fresh_process``): started
+    with the first, in a box of its own, waiting before its first cell. For a question it runs
+    the notebook up to the previous question's check and answers there, once."""
+
+    def __init__(self, channel: socket.socket, cells: list[str | None],
+                 checkpoints: list[tuple[int, str]], deadlines: Deadlines, *,
+                 cell_seconds: float, submission_seconds: float) -> None:
+        self.order = [FRESH_START, *(question for _, question in checkpoints)]
+        self.progress = NotebookProgress(channel, cells, [(0, FRESH_START), *checkpoints],
+                                         deadlines, cell_seconds=cell_seconds,
+                                         submission_seconds=submission_seconds)
+        self.session = FreshSession(channel, deadlines)
+        self.at: str | None = None  # the checkpoint it waits at
+        self.serves = ""  # the question it answered for
+
+    def before(self, question: str) -> Session:
+        """The session, the process stopped where ``question``'s answers have not run."""
+        session = self.session
+        if session.lost:
+            raise AssertionError(session.lost)
+        if self.serves and self.serves != question:
+            raise AssertionError(f"the fresh run of the notebook served {self.serves} already "
+                                 "(one question per submission may use it)")
+        if question not in self.order:
+            raise AssertionError(f"no checkpoint for {question} in the notebook")
+        target = self.order[self.order.index(question) - 1]
+        message: wire.Message | None = None
+        try:
+            if self.at is None:
+                self.progress.hello()
+                self.at, message = self.progress.next_stop()
+            while self.at != target:
+                self.progress.resume(str(self.at))
+                self.at, message = self.progress.next_stop()
+                if self.at is None:
+                    raise ProtocolViolation("the notebook ended before its checkpoint")
+            if message is not None:
+                session.note_checkpoint(message)
+        except StudentGone as gone:
+            session.lost = f"the fresh run of the notebook stopped: {gone}"
+            raise AssertionError(session.lost) from None
+        self.serves = question
+        session.question = question
+        session.begin_check()
+        return session
+
+
+def converse(channel: socket.socket, cells: list[str | None],
+             checkpoints: list[tuple[int, str]], tests: dict[str, QuestionTests], *,
+             cell_seconds: float, submission_seconds: float,
+             fresh_channel: socket.socket | None = None) -> dict[str, Any]:
+    """Follow the student's process through its cells and judge each question at its
+    checkpoint. Returns the result for the grader; never raises for the student's doing."""
+    start = time.monotonic()
+    deadlines = Deadlines(submission=start + submission_seconds, request_seconds=cell_seconds)
+    session = Session(channel, deadlines)
+    if fresh_channel is not None:
+        session.fresh = FreshProcess(fresh_channel, cells, checkpoints, deadlines,
+                                     cell_seconds=cell_seconds,
+                                     submission_seconds=submission_seconds)
+    checks.STUDENT_SESSION = session
+    progress = NotebookProgress(channel, cells, checkpoints, deadlines,
+                                cell_seconds=cell_seconds, submission_seconds=submission_seconds)
+    questions: list[dict[str, Any]] = []
+    timing: dict[str, Any] = {}
+    result: dict[str, Any] = {"questions": questions, "timing": timing, "log": "",
+                              "cell_errors": [], "notes": []}
+    try:
+        result["notes"] = progress.hello()
+        while True:
+            name, received = progress.next_stop()
+            if name is None:
+                message = received.header
                 log, errors = message.get("log"), message.get("errors")
                 if type(log) is not str or type(errors) is not list or \
                         not all(type(e) is str for e in errors):
@@ -634,9 +749,13 @@ def converse(channel: socket.socket, cells: list[str | None],
                 result["cell_errors"] = [e[:1000] for e in errors][:500]
                 result["status"] = "graded"
                 return result
-            else:
-                raise ProtocolViolation(f"an unexpected {str(kind)[:20]!r} message from the "
-                                        "student's process")
+            session.note_checkpoint(received)
+            began, requests, waited = time.monotonic(), session.requests, session.waited
+            questions.append(judge_question(tests[name], session))
+            timing[name] = {"seconds": round(time.monotonic() - began, 4),
+                            "requests": session.requests - requests,
+                            "student_seconds": round(session.waited - waited, 4)}
+            progress.resume(name)
     except StudentGone as gone:
         result.update(status=gone.status, message=str(gone), questions=[])
         if gone.status == "tampered":
@@ -644,8 +763,10 @@ def converse(channel: socket.socket, cells: list[str | None],
         return result
 
 
-def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: int) -> None:
-    """The judge process: take the tests from the grader, converse, report, stop the student."""
+def serve(job: Any, channel: socket.socket, grader: socket.socket, students: list[int],
+          fresh_channel: socket.socket | None = None) -> None:
+    """The judge process: take the tests from the grader, converse, report, stop the student's
+    processes (``students``: the notebook's, then the fresh one's if there is one)."""
     checks.IN_JUDGE = True
     os.chdir(job.shared)
     _share_temporary_folders(job.shared)
@@ -655,7 +776,8 @@ def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: 
                  for q in message.header["questions"]}
         result = converse(channel, job.cells, job.checkpoints, tests,
                           cell_seconds=job.limits.cell_seconds,
-                          submission_seconds=job.limits.submission_seconds)
+                          submission_seconds=job.limits.submission_seconds,
+                          fresh_channel=fresh_channel)
     except MemoryError:
         # Its own cap: what this submission's tests or replies took ends this row only.
         result = {"status": "crashed", "questions": [],
@@ -665,11 +787,10 @@ def serve(job: Any, channel: socket.socket, grader: socket.socket, student_pid: 
         result = {"status": "error", "message": f"the judge failed: {type(error).__name__}: "
                                                 f"{error}", "questions": []}
     finally:
-        # Stop it now where this uid may (the zygote makes sure once the judge is gone).
-        try:
-            os.killpg(student_pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        # Stop them now where this uid may (the zygote makes sure once the judge is gone).
+        for student in students:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(student, signal.SIGKILL)
     wire.send(grader, {"type": "result", **result})
 
 

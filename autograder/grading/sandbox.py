@@ -24,7 +24,7 @@ import socket
 import sys
 import time
 import types
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from autograder.grading import isolation, wire
@@ -74,6 +74,18 @@ class Job:
     limits: Limits
     slot: int  # machine-wide unique while running: picks the sandbox uid
     seed: int = 0
+    # An empty folder for a second, fresh student's process (tests that rerun student code
+    # apart from the process that ran the notebook: ``checks.from_fresh_process``), or "".
+    fresh_box: str = ""
+
+    def fresh_job(self) -> Job | None:
+        """The fresh process's job: its own box, and a first stop before its first cell."""
+        if not self.fresh_box:
+            return None
+        from autograder.grading.judge import FRESH_START
+
+        return replace(self, box=self.fresh_box, fresh_box="",
+                       checkpoints=[(0, FRESH_START), *self.checkpoints])
 
     @property
     def scratch(self) -> str:
@@ -189,7 +201,49 @@ def main(ctrl_fd: int) -> None:
 
 def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
                     worker: isolation.WorkerNamespace) -> dict[str, Any]:
-    """Fork the student's process and the judge for one job; wait for both; clean up."""
+    """Fork the student's process (two, when the tests ask for a fresh run) and the judge for
+    one job; wait for them; clean up."""
+    students = [_fork_student(job, shell, worker)]
+    fresh_job = job.fresh_job()
+    if fresh_job is not None:
+        students.append(_fork_student(fresh_job, shell, worker))
+    judge = os.fork()
+    if judge == 0:
+        ctrl.close()
+        for student in students:
+            os.close(student.report)
+        _judge_child(job, students[0].channel, socket.socket(fileno=grader_fd),
+                     [s.pid for s in students],
+                     students[1].channel if len(students) > 1 else None)
+    for student in students:
+        student.channel.close()
+    os.close(grader_fd)
+    wire.send(ctrl, {"type": "started", "pid": students[0].pid, "judge": judge,
+                     "isolation": _isolation_level(job, worker)})
+    _, _, judge_usage = os.wait4(judge, 0)
+    # The judge has spoken (or died): nothing the student's processes do matters any more.
+    # Killing the first process of a PID namespace ends every process in it.
+    for student in students:
+        for kill in (os.kill, os.killpg):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                kill(student.pid, signal.SIGKILL)
+    jobs = [job] if fresh_job is None else [job, fresh_job]
+    [(status, usage, disk_full), *_] = [_collect(student, student_job, worker)
+                                        for student, student_job in zip(students, jobs,
+                                                                        strict=True)]
+    return {"status": _describe_status(status), "max_rss_kb": usage.ru_maxrss,
+            "judge_max_rss_kb": judge_usage.ru_maxrss, "disk_full": disk_full}
+
+
+@dataclass(frozen=True)
+class _Student:
+    pid: int  # the first process of its PID namespace (or the student's process itself)
+    channel: socket.socket  # the judge's end
+    report: int  # read end: the student's process's exit status, from the first process
+
+
+def _fork_student(job: Job, shell: Any, worker: isolation.WorkerNamespace) -> _Student:
+    """Mount the job's box and fork a student's process for it (see ``_student_child``)."""
     isolation.mount_box(job.box, job.limits.disk_mb, _student_uid(job, worker),
                         _judge_uid(job), mounts=worker.mounts)
     judge_end, student_end = socket.socketpair()
@@ -199,7 +253,6 @@ def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
     in_pid_namespace = worker.mounts and isolation.next_child_in_new_pid_namespace(worker)
     child = os.fork()
     if child == 0:
-        os.close(grader_fd)
         os.close(report_read)
         judge_end.close()
         _student_child(job, student_end.detach(), report_write, shell, worker,
@@ -208,32 +261,23 @@ def _run_submission(job: Job, grader_fd: int, ctrl: socket.socket, shell: Any,
         isolation.next_child_in_this_pid_namespace(worker)
     student_end.close()
     os.close(report_write)
-    judge = os.fork()
-    if judge == 0:
-        ctrl.close()
-        os.close(report_read)
-        _judge_child(job, judge_end, socket.socket(fileno=grader_fd), child)
-    judge_end.close()
-    os.close(grader_fd)
-    wire.send(ctrl, {"type": "started", "pid": child, "judge": judge,
-                     "isolation": _isolation_level(job, worker)})
-    _, _, judge_usage = os.wait4(judge, 0)
-    # The judge has spoken (or died): nothing the student's process does matters any more.
-    # Killing the first process of its PID namespace ends every process in it.
-    for kill in (os.kill, os.killpg):
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            kill(child, signal.SIGKILL)
-    _, status, usage = os.wait4(child, 0)  # its usage includes the processes it reaped
-    with os.fdopen(report_read, "rb") as report:
+    return _Student(child, judge_end, report_read)
+
+
+def _collect(student: _Student, job: Job, worker: isolation.WorkerNamespace
+             ) -> tuple[int, Any, bool]:
+    """Wait for a killed student's process, sweep what it left, release its box: (its exit
+    status, its resource usage, whether it filled its box)."""
+    _, status, usage = os.wait4(student.pid, 0)  # its usage includes the processes it reaped
+    with os.fdopen(student.report, "rb") as report:
         reported = report.read().strip()  # the student's process's status, from the first
     status = int(reported) if reported.isdigit() else status
-    _sweep(job, child)
-    disk_full = isolation.release_box(job.box, mounts=worker.mounts)
-    return {"status": _describe_status(status), "max_rss_kb": usage.ru_maxrss,
-            "judge_max_rss_kb": judge_usage.ru_maxrss, "disk_full": disk_full}
+    _sweep(job, student.pid)
+    return status, usage, isolation.release_box(job.box, mounts=worker.mounts)
 
 
-def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, student: int) -> None:
+def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, students: list[int],
+                 fresh_channel: socket.socket | None) -> None:
     """Runs in the forked judge. Never returns."""
     try:
         _drop_judge_privileges(job)
@@ -243,7 +287,7 @@ def _judge_child(job: Job, channel: socket.socket, grader: socket.socket, studen
                                         + 10, job.limits.max_file_mb, max_processes=0)
         from autograder.grading import judge
 
-        judge.serve(job, channel, grader, student)
+        judge.serve(job, channel, grader, students, fresh_channel)
     finally:
         os._exit(0)
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import types
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
@@ -44,6 +45,7 @@ __all__ = [
     "assert_value",
     "call",
     "cuda_available",
+    "from_fresh_process",
     "device_type",
     "in_student_process",
     "is_instance",
@@ -516,6 +518,26 @@ def in_student_process(function: Callable[..., Any]) -> Callable[..., Any]:
         return session.run(function, args, kwargs)
 
     return run
+
+
+def from_fresh_process(**objects: Any) -> types.SimpleNamespace:
+    """The notebook's objects of these names, from a run of it that has not reached this
+    question: for a check that reruns student code and compares with the notebook's result
+    (training is reproducible), so the rerun cannot be answered by the process that already
+    ran it (a ``train`` that replays the notebook's trained weights)::
+
+        fresh = from_fresh_process(train=train, DigitsClassifier=DigitsClassifier)
+        model = call("DigitsClassifier()", fresh.DigitsClassifier)
+
+    In the judge, a second student's process, started with the submission and kept apart
+    from the first (its own box, no channel to it), runs the notebook up to the check of the
+    previous question and answers for these names; it serves one question per submission. In
+    the student's kernel it is the objects themselves (there is only the one process).
+    """
+    if not IN_JUDGE or STUDENT_SESSION is None:
+        return types.SimpleNamespace(**objects)
+    fresh = STUDENT_SESSION.fresh_session()
+    return types.SimpleNamespace(**{name: fresh.fetch(name) for name in objects})
 
 
 def assert_raises(
