@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.grading.sandbox import Limits
+from autograder.grading.job import Limits
 from autograder.reports.output_folder import atomic_write, check_out_dir
 from autograder.results import STATUSES, SubmissionResult, points_text
 

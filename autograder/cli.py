@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.errors import AutograderError
-from autograder.grading.sandbox import Limits
+from autograder.grading.job import Limits
 from autograder.reports.terminal import Progress, print_gradebook
 from autograder.suite import SUITE_ENV, find_suite, resolve_bundle
 from autograder.text import one_line

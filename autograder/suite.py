@@ -72,11 +72,6 @@ def find_suite(option: str | None = None, *, new_here: bool = False) -> Suite:
 def resolve_bundle(name_or_path: str, *, suite: str | None = None) -> Path:
     """An assignment name (its bundle is built if missing or stale) or a bundle path (a
     ``.zip`` or an unpacked bundle folder). ``suite``: the ``--suite`` option."""
-    from autograder.authoring.release import (  # otter, nbformat: slow
-        build_release,
-        resolve_assignment,
-    )
-
     path = Path(name_or_path)
     if path.suffix == ".zip" or (path.is_dir() and (path / "tests").is_dir()):
         if not path.exists():
@@ -85,6 +80,10 @@ def resolve_bundle(name_or_path: str, *, suite: str | None = None) -> Path:
     if len(path.parts) > 1 and not (path.is_dir() and any(path.glob("*.ipynb"))):
         raise UnknownAssignmentError(f"{name_or_path}: neither an assignment (a name, or its "
                                      "folder) nor a bundle (.zip or an unpacked bundle folder)")
+    # Only an assignment by name needs the release machinery (otter, nbformat: seconds to
+    # import); a bundle path is graded without it.
+    from autograder.authoring.release import build_release, resolve_assignment
+
     found = find_suite(suite)
     folder = resolve_assignment(found.assignments, name_or_path)
     return build_release(folder, student_root=found.student, dist_root=found.dist).bundle

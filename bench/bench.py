@@ -42,7 +42,7 @@ from make_examples import example_notebooks, variants_for  # noqa: E402
 from autograder.authoring.release import Release, build_releases, find_assignments  # noqa: E402
 from autograder.bundle import Bundle, load_bundle  # noqa: E402
 from autograder.grading.grader import grade_submissions, self_check_seconds  # noqa: E402
-from autograder.grading.sandbox import Limits  # noqa: E402
+from autograder.grading.job import Limits  # noqa: E402
 
 HOSTILE = {
     "hostile_infinite_loop": "while True:\n    pass",

@@ -24,7 +24,7 @@ from conftest import ROOT, answer_cell_index
 
 from autograder.bundle import load_bundle
 from autograder.grading.grader import grade_submissions
-from autograder.grading.sandbox import Limits
+from autograder.grading.job import Limits
 
 ASSIGNMENT = "01-tensors"
 LIMITS = Limits(submission_seconds=60.0, cell_seconds=30.0)

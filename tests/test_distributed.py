@@ -31,7 +31,7 @@ from autograder.errors import AutograderError
 from autograder.grading import dask_cluster as on_cluster
 from autograder.grading.dask_cluster import grade_submissions_on_cluster
 from autograder.grading.grader import grade_submissions
-from autograder.grading.sandbox import Limits
+from autograder.grading.job import Limits
 from autograder.results import SubmissionResult
 
 ASSIGNMENT = "01-tensors"

@@ -19,7 +19,7 @@ import pytest
 from conftest import notebook_with_answer
 
 from autograder.grading.grader import grade_submissions
-from autograder.grading.sandbox import Limits
+from autograder.grading.job import Limits
 
 ODD_CODE = r'''
 import sys

@@ -55,7 +55,8 @@ from conftest import ROOT, answer_cell_index
 
 from autograder.bundle import load_bundle
 from autograder.grading.grader import grade_submissions
-from autograder.grading.sandbox import SANDBOX_UID_BASE, Limits
+from autograder.grading.job import Limits
+from autograder.grading.sandbox import SANDBOX_UID_BASE
 
 ASSIGNMENT = "01-tensors"
 # 8 s a cell: a case that imports otter (3.4 s alone here) must still finish on a loaded CI

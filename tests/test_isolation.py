@@ -21,7 +21,8 @@ import pytest
 from conftest import ROOT
 
 from autograder.grading.grader import grade_submissions
-from autograder.grading.sandbox import SANDBOX_UID_BASE, STUDENT_ENVIRONMENT_KEPT, Limits
+from autograder.grading.job import Limits
+from autograder.grading.sandbox import SANDBOX_UID_BASE, STUDENT_ENVIRONMENT_KEPT
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the full sandbox needs root")
 

@@ -22,6 +22,7 @@ STAGES = {
     "autograder.grading": "grading",
     "autograder.grading.untrusted": "untrusted",
     "autograder.grading.wire": "wire",
+    "autograder.grading.framing": "wire",
     "autograder.reports": "reports",
     "autograder.bundle": "records",
     "autograder.results": "records",

@@ -49,7 +49,7 @@ from autograder.grading.grader import (
     ungradable,
     worker_pool,
 )
-from autograder.grading.sandbox import Limits
+from autograder.grading.job import Limits
 from autograder.grading.submission import (
     read_submission,
 )
@@ -67,8 +67,8 @@ MIN_IN_FLIGHT = 8
 # The modules whose code decides a result: the same on the client and every Dask worker.
 ENGINE_MODULES = ("bundle", "kit/checks", "kit/probes", "kit/regular_files",
                   "kit/notebook_file", "grading/grader", "grading/judge", "results",
-                  "grading/sandbox", "grading/submission", "grading/wire",
-                  "grading/untrusted/runner")
+                  "grading/sandbox", "grading/submission", "grading/wire", "grading/framing",
+                  "grading/job", "grading/untrusted/runner")
 
 
 def engine_digest() -> str:

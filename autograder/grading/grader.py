@@ -32,8 +32,8 @@ from typing import Any
 
 from autograder.bundle import Bundle, load_bundle
 from autograder.errors import AutograderError
-from autograder.grading import self_check, wire
-from autograder.grading.sandbox import JOB_MARK, Job, Limits
+from autograder.grading import framing, self_check
+from autograder.grading.job import JOB_MARK, Job, Limits
 from autograder.grading.submission import (
     Submission,
     checkpoints,
@@ -93,8 +93,8 @@ class Worker:
         self.ctrl = ours
         ours.settimeout(STARTUP_SECONDS)
         try:
-            ready = wire.receive(ours, time.monotonic() + STARTUP_SECONDS).header
-        except (OSError, wire.WireError, wire.DeadlinePassed) as error:
+            ready = framing.receive(ours, time.monotonic() + STARTUP_SECONDS).header
+        except (OSError, framing.WireError, framing.DeadlinePassed) as error:
             raise AutograderError(f"grading worker {self.slot} did not start: {error}") from None
         if ready.get("type") != "ready":
             raise AutograderError(f"grading worker {self.slot} sent {ready!r}, not ready")
@@ -133,18 +133,18 @@ class Worker:
                 # length (a notebook's code can be megabytes: more than one read).
                 socket.send_fds(self.ctrl, [JOB_MARK], [theirs.fileno()])
                 theirs.close()
-                wire.send(self.ctrl, job.to_json())
-                started = wire.receive(self.ctrl, time.monotonic() + STARTUP_SECONDS).header
+                framing.send(self.ctrl, job.to_json())
+                started = framing.receive(self.ctrl, time.monotonic() + STARTUP_SECONDS).header
                 # The tests go to the judge only, after the student's process was forked.
-                wire.send(ours, bundle.judge_message())
-            except (OSError, wire.WireError, wire.DeadlinePassed) as error:
+                framing.send(ours, bundle.judge_message())
+            except (OSError, framing.WireError, framing.DeadlinePassed) as error:
                 self._restart()
                 return Outcome("error", f"the grading worker failed to start the submission "
                                         f"({error}); it was restarted")
             outcome = self._await_verdicts(ours, started, limits)
             try:
-                exited = wire.receive(self.ctrl, time.monotonic() + EXIT_SECONDS).header
-            except (OSError, wire.WireError, wire.DeadlinePassed):
+                exited = framing.receive(self.ctrl, time.monotonic() + EXIT_SECONDS).header
+            except (OSError, framing.WireError, framing.DeadlinePassed):
                 self._restart()
                 exited = {"status": {}}
             if outcome.status == "crashed":
@@ -171,8 +171,8 @@ class Worker:
         """The judge's result: the only source of verdicts."""
         deadline = time.monotonic() + limits.submission_seconds + JUDGE_GRACE_SECONDS
         try:
-            result = wire.receive(channel, deadline).header
-        except (wire.WireError, wire.DeadlinePassed) as error:
+            result = framing.receive(channel, deadline).header
+        except (framing.WireError, framing.DeadlinePassed) as error:
             for pid in (started.get("judge"), started.get("pid")):
                 if pid is None:  # not started
                     continue

@@ -37,6 +37,7 @@ import numpy as np
 import torch
 
 from autograder.grading import wire
+from autograder.grading.job import FRESH_START
 from autograder.kit import checks
 
 # --- how a conversation ends early ----------------------------------------------------------
@@ -645,10 +646,6 @@ class NotebookProgress:
             raise StudentGone("the submission's process ended during the tests of "
                               f"{question}") from None
         self.cell_deadline = time.monotonic() + self.cell_seconds
-
-
-#: The fresh process's first checkpoint, before its first cell (not a question's).
-FRESH_START = "(start)"
 
 
 class FreshSession(Session):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from autograder.bundle import Bundle, CheckSpec, QuestionTests
 from autograder.errors import AutograderError
-from autograder.grading.sandbox import Limits
+from autograder.grading.job import Limits
 from autograder.grading.submission import Submission
 
 if TYPE_CHECKING:

@@ -1,9 +1,8 @@
 """The wire between the judge (trusted) and the student's process (untrusted).
 
 The one thing both sides share. A message is a length-prefixed JSON header followed by raw
-binary blobs (tensor and array bytes), read under an absolute deadline and a size cap::
-
-    >I header length | header JSON | >I blob count | (>Q length | bytes) per blob
+binary blobs (tensor and array bytes), framed by ``framing`` (read under an absolute deadline
+and a size cap).
 
 Values from the student's process travel **by value** in a strict format that
 ``decode_value`` turns into fresh objects of exact, known types: ``torch.Tensor`` (dtype, shape,
@@ -20,110 +19,32 @@ decode anything, since it only hurts itself.
 
 from __future__ import annotations
 
-import json
 import math
-import socket
 import struct
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 import torch
 
-MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+# The framing is part of the wire format: both sides send and receive through ``wire``.
+from autograder.grading.framing import (  # noqa: F401 - re-exported
+    MAX_MESSAGE_BYTES,
+    ChannelClosed,
+    DeadlinePassed,
+    Message,
+    WireError,
+    clip,
+    receive,
+    send,
+)
+
 # What the judge may build from one message's blobs, each use counted: a blob named by many
 # values is as many copies. An honest encoder names each blob once, so it never gets near.
 MAX_DECODED_BYTES = MAX_MESSAGE_BYTES
 MAX_DEPTH = 48
 MAX_NODES = 200_000
 MAX_REPR = 200
-_HEADER = struct.Struct(">I")
-_BLOB = struct.Struct(">Q")
-
-
-class WireError(Exception):
-    """A message or value that does not follow the format (a forged or broken reply)."""
-
-
-class ChannelClosed(WireError):
-    """The other end closed the channel."""
-
-
-class DeadlinePassed(Exception):
-    """The absolute deadline passed before a whole message arrived."""
-
-
-def clip(text: str, limit: int = 600) -> str:
-    """``text`` cut to about ``limit`` characters, keeping both ends: an error's message often
-    ends with its cause (a traceback from a DataLoader worker)."""
-    if len(text) <= limit:
-        return text
-    head = limit // 3
-    return f"{text[:head]} [...] {text[-(limit - head):]}"
-
-
-# --- framing ----------------------------------------------------------------------------------
-
-
-@dataclass
-class Message:
-    header: dict[str, Any]
-    blobs: list[bytes] = field(default_factory=list)
-
-
-def send(sock: socket.socket, header: dict[str, Any], blobs: list[bytes] | None = None) -> None:
-    body = json.dumps(header, allow_nan=False).encode()
-    blobs = blobs or []
-    parts = [_HEADER.pack(len(body)), body, _HEADER.pack(len(blobs))]
-    for blob in blobs:
-        parts += [_BLOB.pack(len(blob)), blob]
-    sock.sendall(b"".join(parts))
-
-
-def _recv_exact(sock: socket.socket, size: int, deadline: float | None) -> bytes:
-    buffer = bytearray()
-    while len(buffer) < size:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise DeadlinePassed()
-            # One deadline for the whole message: a reply dribbled byte by byte cannot
-            # re-arm it.
-            sock.settimeout(remaining)
-        try:
-            chunk = sock.recv(min(size - len(buffer), 1 << 20))
-        except TimeoutError:
-            raise DeadlinePassed() from None
-        except OSError as error:
-            raise ChannelClosed(f"channel failed: {error}") from None
-        if not chunk:
-            raise ChannelClosed("channel closed")
-        buffer += chunk
-    return bytes(buffer)
-
-
-def receive(sock: socket.socket, deadline: float | None = None, *,
-            limit: int = MAX_MESSAGE_BYTES) -> Message:
-    """Read one whole message by ``deadline`` (``time.monotonic()``; None: wait forever)."""
-    (size,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
-    if size > limit:
-        raise WireError(f"a message header of {size} bytes is over the limit")
-    try:
-        header = json.loads(_recv_exact(sock, size, deadline))
-    except (ValueError, RecursionError) as error:
-        raise WireError(f"not a JSON message: {str(error)[:200]}") from None
-    if not isinstance(header, dict):
-        raise WireError("the message is not a JSON object")
-    (count,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size, deadline))
-    total, blobs = size, []
-    for _ in range(count):
-        (length,) = _BLOB.unpack(_recv_exact(sock, _BLOB.size, deadline))
-        total += length
-        if total > limit:
-            raise WireError(f"a message of over {limit} bytes")
-        blobs.append(_recv_exact(sock, length, deadline))
-    return Message(header, blobs)
 
 
 # --- the closed set of types ------------------------------------------------------------------
