@@ -12,6 +12,7 @@ import ast
 import hashlib
 import json
 import re
+import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,25 @@ class Bundle:
     @property
     def fresh_process(self) -> bool:
         return any(q.fresh_process for q in self.questions)
+
+    @property
+    def warm_modules(self) -> tuple[str, ...]:
+        """Modules worth importing once in a grading worker, before its first submission: the
+        packages the tests import (``sklearn.datasets``), and torch's compiler front end where
+        tests build optimizers (creating any optimizer imports it: seconds, cold)."""
+        names: set[str] = set()
+        for question in self.questions:
+            tree = ast.parse(question.module)
+            for node in ast.walk(tree):
+                if isinstance(node, ast.Import):
+                    names.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names.add(node.module)
+            if "torch.optim." in question.module:
+                names.add("torch._dynamo")
+        return tuple(sorted(n for n in names if n.split(".")[0] not in sys.stdlib_module_names
+                            and n.split(".")[0] not in ("autograder", "torch", "numpy")
+                            or n == "torch._dynamo"))
 
 
 def _natural_key(name: str) -> list[Any]:

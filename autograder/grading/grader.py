@@ -75,9 +75,11 @@ class Outcome:
 class Worker:
     """One zygote process and the channel to it. Runs one submission at a time."""
 
-    def __init__(self, slot: int, scratch_root: Path) -> None:
+    def __init__(self, slot: int, scratch_root: Path, warm: tuple[str, ...] | None = None
+                 ) -> None:
         self.slot = slot  # machine-wide unique while the pool lives: picks the sandbox uid
         self.scratch_root = scratch_root
+        self.warm = warm  # modules its zygote imports up front (None: all a course may use)
         self.process: subprocess.Popen[bytes] | None = None
         self.ctrl: socket.socket | None = None
 
@@ -86,7 +88,8 @@ class Worker:
         env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
                "PYTHONHASHSEED": "0", "MPLBACKEND": "Agg"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "autograder.grading.sandbox", str(theirs.fileno())],
+            [sys.executable, "-m", "autograder.grading.sandbox", str(theirs.fileno()),
+             "-" if self.warm is None else ",".join(self.warm)],
             pass_fds=[theirs.fileno()], env=env, stdin=subprocess.DEVNULL,
         )
         theirs.close()
@@ -309,18 +312,22 @@ def _slots(count: int) -> Iterator[list[int]]:
 
 
 @contextlib.contextmanager
-def worker_pool(count: int) -> Iterator[Queue[Worker]]:
-    """``count`` started workers, shut down (and their scratch space removed) on exit."""
-    with _slots(count) as slots, _started_workers(slots) as queue:
+def worker_pool(count: int, *, warm: tuple[str, ...] | None = None
+                ) -> Iterator[Queue[Worker]]:
+    """``count`` started workers, shut down (and their scratch space removed) on exit.
+    ``warm``: the modules their zygotes import up front (``Bundle.warm_modules``; None: all
+    a course may use, for a pool that serves any bundle)."""
+    with _slots(count) as slots, _started_workers(slots, warm) as queue:
         yield queue
 
 
 @contextlib.contextmanager
-def _started_workers(slots: list[int]) -> Iterator[Queue[Worker]]:
+def _started_workers(slots: list[int], warm: tuple[str, ...] | None
+                     ) -> Iterator[Queue[Worker]]:
     count = len(slots)
     scratch_root = Path(tempfile.mkdtemp(prefix="autograder-"))
     os.chmod(scratch_root, 0o711)  # sandbox uids may enter their own scratch dirs, not list
-    workers = [Worker(slot, scratch_root) for slot in slots]
+    workers = [Worker(slot, scratch_root, warm) for slot in slots]
     try:
         with ThreadPoolExecutor(max_workers=count) as starter:
             list(starter.map(lambda w: w.start(), workers))
@@ -469,7 +476,7 @@ def grade_submissions(
                   show_hidden_scores=show_hidden_scores)
     if batch.runnable:
         workers = max(1, min(workers or os.cpu_count() or 1, len(batch.runnable)))
-        with worker_pool(workers) as pool:
+        with worker_pool(workers, warm=batch.bundle.warm_modules) as pool:
 
             def grade_next(index: int) -> None:
                 worker = pool.get()
