@@ -1,0 +1,102 @@
+"""What a student wrote for each question: the code of the question's answer cells, less what
+the release gave.
+
+A question's answer is its answer cells (the release's cell ids, from the bundle) and any
+cell the student added before its ``grader.check`` cell. A line the release's code holds
+anywhere (starter lines, otter's ``...`` placeholders, given code in the same cell, an import)
+is the release's, not the student's, and is never compared.
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.bundle import Bundle
+from autograder.grading.submission import Submission, checkpoints, is_otter_cell
+from autograder.kit.notebook_file import read_notebook_file
+
+
+def line_key(line: str) -> str:
+    """A line as compared with the release's: without whitespace, and without a comment where
+    the line holds no string (where it does, a ``#`` may be in the string)."""
+    if "#" in line and "'" not in line and '"' not in line:
+        line = line[:line.index("#")]
+    return "".join(line.split())
+
+
+@dataclass(frozen=True)
+class Release:
+    """What every student was given: the code lines of the student notebook, its cell ids,
+    and the names its code defines or uses (kept as they are when normalising)."""
+
+    lines: frozenset[str]  # ``line_key`` of each line of code, blank ones aside
+    cell_ids: frozenset[str]
+    names: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str  # the question's cells as the student left them, joined by a blank line
+    own_lines: tuple[int, ...]  # lines of ``text`` (0-based) that the release did not give
+
+    @property
+    def own_text(self) -> str:
+        lines = self.text.splitlines()
+        return "\n".join(lines[i] for i in self.own_lines)
+
+
+def _cell_source(cell: dict) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def _names(code: str) -> set[str]:
+    try:
+        return {t.string for t in tokenize.generate_tokens(io.StringIO(code).readline)
+                if t.type == tokenize.NAME}
+    except (tokenize.TokenError, SyntaxError):
+        return set()
+
+
+def read_release(student_notebook: Path) -> Release:
+    """The student release notebook, as ``Release``."""
+    nb = read_notebook_file(student_notebook)
+    cells = [c for c in nb["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
+    sources = [_cell_source(c) for c in cells]
+    lines = {line_key(line) for s in sources for line in s.splitlines()} - {""}
+    names: set[str] = set()
+    for source in sources:
+        if not (is_otter_cell(source) or source.lstrip().startswith("# Initialize Otter")):
+            names |= _names(source)
+    return Release(lines=frozenset(lines),
+                   cell_ids=frozenset(str(c["id"]) for c in cells if isinstance(c.get("id"), str)),
+                   names=frozenset(names))
+
+
+def student_answers(submission: Submission, bundle: Bundle,
+                    release: Release) -> dict[str, Answer]:
+    """Question -> the student's answer, for every question of the bundle (an answer whose
+    cells are gone has no text)."""
+    questions = [q.name for q in bundle.questions]
+    question_of_cell = {cell_id: q for q, ids in bundle.answer_cells.items() for cell_id in ids}
+    judged_at = checkpoints(submission, questions, bundle.answer_cells)
+    cells: dict[str, list[str]] = {q: [] for q in questions}
+    for index, (source, cell_id) in enumerate(zip(submission.cells, submission.cell_ids,
+                                                  strict=True)):
+        if cell_id in question_of_cell:
+            cells[question_of_cell[cell_id]].append(source)
+        elif cell_id not in release.cell_ids and not is_otter_cell(source):
+            # a cell the student added: it belongs to the next question judged after it
+            following = next((q for at, q in judged_at if at > index), None)
+            if following is not None:
+                cells[following].append(source)
+    answers = {}
+    for question, sources in cells.items():
+        text = "\n\n".join(s.rstrip("\n") for s in sources)
+        own = tuple(i for i, line in enumerate(text.splitlines())
+                    if line_key(line) and line_key(line) not in release.lines)
+        answers[question] = Answer(text=text, own_lines=own)
+    return answers
