@@ -34,6 +34,7 @@ KEPT_PAIRS = 200  # the best pairs kept for the report
 BLOCK_ROWS = 256  # students scored against everyone at a time: memory BLOCK_ROWS x n
 HISTOGRAM_BINS = 1000  # of [0, 1]: the class's median and spread are read from it
 FLOOR = 0.1  # never flagged below: a tenth of the answers matching, rarity-weighted
+SMALL_CLASS_THRESHOLD = 0.5  # under 5 students, what few wrote is not rare: half must match
 CHANCE_PER_CLASS = 0.1  # flagged: what pairs reach by chance once in ten classes
 
 
@@ -120,7 +121,7 @@ def _question(name: str, sheets: Sequence[Sheet]) -> _Question:
 
 def rare_weight(n: int) -> float:
     """The weight of a fingerprint only two of ``n`` students hold."""
-    return math.log((n + 1) / 2)
+    return max(math.log((n + 1) / 2), 1e-9)  # one student alone has no pair: never 0
 
 
 def _quantile(histogram: np.ndarray, pair_count: int, fraction: float) -> float:
@@ -135,9 +136,10 @@ def _threshold(histogram: np.ndarray, pair_count: int) -> float:
     The upper tail of the scores of pairs that did not copy falls off exponentially (each
     score sums many small, independent coincidences), so the tail is extrapolated from the
     distance between two upper quantiles (the top 1% and top 0.1% in a class of 45 or more):
-    each further tenfold rarer score lies that much higher. Never under FLOOR."""
+    each further tenfold rarer score lies that much higher. Never under FLOOR; in a class
+    too small to have a tail, SMALL_CLASS_THRESHOLD."""
     if pair_count < 10:
-        return FLOOR
+        return SMALL_CLASS_THRESHOLD
     decades = min(3, int(math.log10(pair_count)))
     lower = _quantile(histogram, pair_count, 1 - 10.0 ** -(decades - 1))
     upper = _quantile(histogram, pair_count, 1 - 10.0 ** -decades)
