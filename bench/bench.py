@@ -251,6 +251,9 @@ def main() -> int:
     print(f"\nThe engine's self-check (a probe graded before the first submission, once per "
           f"grading process): {seconds:.2f} s" if seconds is not None else
           "\nThe engine's self-check did not run.")
+    from similarity_bench import main as similarity_bench  # the similarity report at scale
+    if similarity_bench():
+        return 1
     return 0 if all(r.ratio >= 10 and r.overhead_ok and r.agree == r.otter_graded
                     for r in rows) else 1
 
