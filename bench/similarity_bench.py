@@ -3,8 +3,8 @@ honest students converging on a few right answers per question, three planted co
 from the submissions on disk to the written report.
 
 Prints the submissions, the pairs scored, the seconds and the peak memory (resident size of
-this process), and the planted pairs' ranks against the best honest pair. Exits 1 past
-SIMILARITY_SECONDS. Part of ``make bench``; alone:
+this process, and how much the report added to it), and the planted pairs' ranks against the
+best honest pair. Exits 1 past SIMILARITY_SECONDS. Part of ``make bench``; alone:
 
     .venv/bin/python bench/similarity_bench.py          # SIMILARITY_N=1000 honest students
 """
@@ -30,6 +30,11 @@ from autograder.similarity.output import write_similarity_report  # noqa: E402
 SIMILARITY_SECONDS = 60.0
 
 
+def _peak_mb() -> float:
+    """This process's peak resident size so far (torch and the release's imports included)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def bench_similarity(honest: int) -> bool:
     """Times one report of ``honest`` students (plus the planted copies); True when in time."""
     release = build_release(ROOT / "assignments" / "01-tensors", student_root=ROOT / "student",
@@ -37,12 +42,13 @@ def bench_similarity(honest: int) -> bool:
     with tempfile.TemporaryDirectory(prefix="similarity-bench-") as tmp:
         made = build_class(release.student_notebook, release.solution, Path(tmp) / "class",
                            honest)
+        before_mb = _peak_mb()
         began = time.perf_counter()
         comparison = compare_submissions(release.bundle, release.student_notebook,
                                          release.solution, [made.folder])
         write_similarity_report(comparison, Path(tmp) / "out")
         seconds = time.perf_counter() - began
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak_mb = _peak_mb()
     names = [s.name for s in comparison.sheets]
     ranked = [frozenset((names[p.a], names[p.b])) for p in comparison.scores.pairs]
     planted = {frozenset(pair): what for what, pair in made.planted.items()}
@@ -50,7 +56,8 @@ def bench_similarity(honest: int) -> bool:
                        if frozenset((names[p.a], names[p.b])) not in planted)
     print(f"\nsimilarity report: {len(names)} submissions compared, "
           f"{comparison.scores.pair_count} pairs, {seconds:.1f} s "
-          f"(limit {SIMILARITY_SECONDS:.0f} s), peak memory {peak_mb:.0f} MB; "
+          f"(limit {SIMILARITY_SECONDS:.0f} s), peak memory {peak_mb:.0f} MB "
+          f"({peak_mb - before_mb:.0f} MB more than before the report); "
           f"{len(comparison.scores.flagged)} flagged at {comparison.scores.threshold:.3f}")
     for pair in comparison.scores.pairs:
         key = frozenset((names[pair.a], names[pair.b]))

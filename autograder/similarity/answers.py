@@ -15,8 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.bundle import Bundle
-from autograder.grading.submission import Submission, checkpoints, is_otter_cell
-from autograder.kit.notebook_file import read_notebook_file
+from autograder.errors import AutograderError
+from autograder.grading.submission import (
+    Submission,
+    checkpoints,
+    is_otter_cell,
+    read_submission,
+)
 
 
 def line_key(line: str) -> str:
@@ -48,11 +53,6 @@ class Answer:
         return "\n".join(lines[i] for i in self.own_lines)
 
 
-def _cell_source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def _names(code: str) -> set[str]:
     try:
         return {t.string for t in tokenize.generate_tokens(io.StringIO(code).readline)
@@ -61,18 +61,18 @@ def _names(code: str) -> set[str]:
         return set()
 
 
-def read_release(student_notebook: Path) -> Release:
-    """The student release notebook, as ``Release``."""
-    nb = read_notebook_file(student_notebook)
-    cells = [c for c in nb["cells"] if isinstance(c, dict) and c.get("cell_type") == "code"]
-    sources = [_cell_source(c) for c in cells]
-    lines = {line_key(line) for s in sources for line in s.splitlines()} - {""}
+def read_release(student_notebook: Path, bundle: Bundle) -> Release:
+    """The student release notebook, read as the grader reads a submission."""
+    release = read_submission(student_notebook, "release", bundle)
+    if release.problem:
+        raise AutograderError(f"the student release notebook: {release.problem}")
+    lines = {line_key(line) for source in release.cells for line in source.splitlines()}
     names: set[str] = set()
-    for source in sources:
-        if not (is_otter_cell(source) or source.lstrip().startswith("# Initialize Otter")):
+    for source in release.cells:
+        if not is_otter_cell(source):  # otter's init cell: names no student uses
             names |= _names(source)
-    return Release(lines=frozenset(lines),
-                   cell_ids=frozenset(str(c["id"]) for c in cells if isinstance(c.get("id"), str)),
+    return Release(lines=frozenset(lines - {""}),
+                   cell_ids=frozenset(i for i in release.cell_ids if i is not None),
                    names=frozenset(names))
 
 

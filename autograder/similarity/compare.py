@@ -60,7 +60,7 @@ def compare_submissions(bundle_path: Path, student_notebook: Path, solution: Pat
     """Every submission in ``paths`` (files, folders, export zips, as ``grade`` takes them)
     and the reference solution ``solution``, against the release ``student_notebook``."""
     bundle = load_bundle(bundle_path)
-    release = read_release(student_notebook)
+    release = read_release(student_notebook, bundle)
     entries = collect_submissions(paths)
     reference_name = unique_names([*(e.name for e in entries), REFERENCE_NAME])[-1]
     sheets: list[Sheet] = []

@@ -144,7 +144,7 @@ def similarity_html(comparison: Comparison, listed: Sequence[PairScore]) -> str:
     summary = (f"{len(comparison.sheets)} submissions compared (the reference solution among "
                f"them), {scores.pair_count} pairs, {len(flagged)} flagged at similarity ≥ "
                f"{scores.threshold:.2f} (what pairs of this class reach by chance about once "
-               f"in ten classes); {len(comparison.not_compared)} not compared.")
+               f"in four classes); {len(comparison.not_compared)} not compared.")
     sections = [
         ("how", "How the score is made",
          f'<p>{_e(EXPLANATION)}</p><p class="warning">{_e(VERDICT)}</p>'

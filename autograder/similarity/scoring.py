@@ -35,7 +35,7 @@ BLOCK_ROWS = 256  # students scored against everyone at a time: memory BLOCK_ROW
 HISTOGRAM_BINS = 1000  # of [0, 1]: the class's median and spread are read from it
 FLOOR = 0.1  # never flagged below: a tenth of the answers matching, rarity-weighted
 SMALL_CLASS_THRESHOLD = 0.5  # under 5 students, what few wrote is not rare: half must match
-CHANCE_PER_CLASS = 0.1  # flagged: what pairs reach by chance once in ten classes
+CHANCE_PER_CLASS = 0.25  # flagged: what pairs reach by chance once in four classes
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def _quantile(histogram: np.ndarray, pair_count: int, fraction: float) -> float:
 
 
 def _threshold(histogram: np.ndarray, pair_count: int) -> float:
-    """The score that pairs of this class reach by chance about once in ten classes.
+    """The score that pairs of this class reach by chance about once in four classes.
 
     The upper tail of the scores of pairs that did not copy falls off exponentially (each
     score sums many small, independent coincidences), so the tail is extrapolated from the
