@@ -136,6 +136,9 @@ def test_starter_code_alone_is_not_similar(tensors_release, tmp_path):
                                              "blank_two": NOTHING_WRITTEN}
     assert [s.name for s in comparison.sheets] == [REFERENCE_NAME]
     assert comparison.scores.pairs == ()
+    write_similarity_report(comparison, tmp_path / "out")  # a class of one: nothing to rank
+    assert _rows(tmp_path / "out" / "similarity.csv") == []
+    assert "No pair flagged." in (tmp_path / "out" / "similarity.html").read_text()
 
 
 def test_only_what_the_student_wrote_is_compared(tensors_release, tmp_path):

@@ -44,9 +44,10 @@ def histogram_png(histogram: np.ndarray, threshold: float) -> str:
         ax.annotate(f"flagged at {threshold:.2f}", (threshold, 1), xytext=(4, -12),
                     xycoords=("data", "axes fraction"), textcoords="offset points",
                     color="#d1495b", fontsize=8)
-        ax.set_yscale("log")
+        if counts.any():  # a log scale needs a pair; a class of one has none
+            ax.set_yscale("log")
+            ax.set_ylim(0.8, max(10, int(counts.max()) * 2))
         ax.set_xlim(0, 1)
-        ax.set_ylim(0.8, max(10, int(counts.max()) * 2))
         ax.set_xlabel("similarity of a pair")
         ax.set_ylabel("pairs")
         return _png(fig)

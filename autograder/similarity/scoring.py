@@ -11,10 +11,15 @@ A pair's score on a question is, in [0, 1]:
     score  = match * rarity * length
 
 and the pair's similarity is the mean over the assignment's questions, so sharing several
-questions counts more than one. Every pair is scored (a copy made of answers half the class
-also wrote is told from chance only by how many questions it shares), in blocks of rows of
-sparse products: memory grows with the students, never with the pairs; only the histogram of
-all scores and the best ``KEPT_PAIRS`` pairs are kept.
+questions counts more than one. A question's fingerprints also hold one for its answer
+together with the previous question's (``compare.RUN``): shared, it adds the rarity of that
+combination; unshared, it takes nothing away (the match is measured against code only).
+
+Every pair is scored, not only the pairs that share a rare fingerprint (the inverted-index
+shortcut): a copy made of answers a third of the class also wrote shares no rare fingerprint
+and is told from chance only by how many questions it shares. Pairs are scored in blocks of
+rows with sparse products, so memory grows with the students, never with the pairs; only the
+histogram of all scores and the best ``KEPT_PAIRS`` pairs are kept.
 """
 
 from __future__ import annotations
