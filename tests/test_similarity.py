@@ -215,3 +215,10 @@ def test_the_grading_report_has_a_similarity_section(tensors_release, tmp_path):
     for row in rows:
         assert f"<tr><td>{html.escape(row['a'])}</td><td>{html.escape(row['b'])}</td>" \
                f'<td class="num">{row["similarity"]}</td>' in section
+
+
+def test_a_missing_submission_is_one_line_and_exit_1(tensors_release, tmp_path):
+    run = _similarity(tensors_release, tmp_path / "out", tmp_path / "nobody.ipynb")
+    assert run.returncode == 1 and "Traceback" not in run.stderr
+    assert run.stderr.strip().splitlines() == [
+        f"autograder: error: no such submission file or folder: {tmp_path / 'nobody.ipynb'}"]
