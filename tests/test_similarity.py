@@ -143,7 +143,8 @@ def test_starter_code_alone_is_not_similar(tensors_release, tmp_path):
 
 def test_only_what_the_student_wrote_is_compared(tensors_release, tmp_path):
     """q6 gives two lines in the answer cell; a student who leaves them and adds a cell of
-    her own before the check has only her lines compared, the added cell included."""
+    her own before the check has only her lines compared, the added cell included; so is a
+    line she adds to a given cell."""
     path = notebook_with_answer(tensors_release.solution, "q6",
                                 "A = torch.tensor([[1, 2], [3, 4]])\n"
                                 "B = torch.tensor([[5, 6], [7, 8]])\n\n"
@@ -154,12 +155,17 @@ def test_only_what_the_student_wrote_is_compared(tensors_release, tmp_path):
                  if "".join(c["source"]).startswith('grader.check("q6")'))
     nb["cells"].insert(index, {"cell_type": "code", "metadata": {}, "outputs": [],
                                "execution_count": None, "source": "matrix_product = A.mm(B)"})
+    imports = next(c for c in nb["cells"] if "".join(c["source"]).startswith("import numpy"))
+    imports["source"] = "".join(imports["source"]) + "\nimport math as m\n"
     path.write_text(json.dumps(nb))
     comparison = compare_submissions(tensors_release.bundle, tensors_release.student_notebook,
                                      tensors_release.solution, [path.parent])
     alice = next(s for s in comparison.sheets if s.name == "alice")
     assert alice.answers["q6"].own_text == ("elementwise = torch.mul(A, B)  # mine\n"
                                             "matrix_product = A.mm(B)")
+    # a line she added to a given cell counts for the question judged after it
+    assert alice.answers["q1"].own_text.splitlines()[0] == "import math as m"
+    assert "import torch" in alice.answers["q1"].text
 
 
 def test_disguises_leave_the_fingerprints_as_they_were():

@@ -1,8 +1,9 @@
 """What a student wrote for each question: the code of the question's answer cells, less what
 the release gave.
 
-A question's answer is its answer cells (the release's cell ids, from the bundle) and any
-cell the student added before its ``grader.check`` cell. A line the release's code holds
+A question's answer is its answer cells (the release's cell ids, from the bundle) and the
+other code cells between the previous question's ``grader.check`` cell and its own (cells the
+student added, or given cells she wrote in). A line the release's code holds
 anywhere (starter lines, otter's ``...`` placeholders, given code in the same cell, an import)
 is the release's, not the student's, and is never compared.
 """
@@ -38,7 +39,6 @@ class Release:
     and the names its code defines or uses (kept as they are when normalising)."""
 
     lines: frozenset[str]  # ``line_key`` of each line of code, blank ones aside
-    cell_ids: frozenset[str]
     names: frozenset[str]
 
 
@@ -72,8 +72,13 @@ def read_release(student_notebook: Path, bundle: Bundle) -> Release:
         if not is_otter_cell(source):  # otter's init cell: names no student uses
             names |= _names(source)
     return Release(lines=frozenset(lines - {""}),
-                   cell_ids=frozenset(i for i in release.cell_ids if i is not None),
                    names=frozenset(names))
+
+
+def _own(line: str, release: Release) -> bool:
+    """The line is code the release did not give."""
+    key = line_key(line)
+    return bool(key) and key not in release.lines
 
 
 def student_answers(submission: Submission, bundle: Bundle,
@@ -88,15 +93,16 @@ def student_answers(submission: Submission, bundle: Bundle,
                                                   strict=True)):
         if cell_id in question_of_cell:
             cells[question_of_cell[cell_id]].append(source)
-        elif cell_id not in release.cell_ids and not is_otter_cell(source):
-            # a cell the student added: it belongs to the next question judged after it
+        elif not is_otter_cell(source) and any(_own(line, release) for line in
+                                                 source.splitlines()):
+            # a cell the student added, or a given one she wrote in: it belongs to the next
+            # question judged after it (what the release gave of it is removed below)
             following = next((q for at, q in judged_at if at > index), None)
             if following is not None:
                 cells[following].append(source)
     answers = {}
     for question, sources in cells.items():
         text = "\n\n".join(s.rstrip("\n") for s in sources)
-        own = tuple(i for i, line in enumerate(text.splitlines())
-                    if line_key(line) and line_key(line) not in release.lines)
+        own = tuple(i for i, line in enumerate(text.splitlines()) if _own(line, release))
         answers[question] = Answer(text=text, own_lines=own)
     return answers
