@@ -35,8 +35,8 @@ def line_key(line: str) -> str:
 
 @dataclass(frozen=True)
 class Release:
-    """What every student was given: the code lines of the student notebook, its cell ids,
-    and the names its code defines or uses (kept as they are when normalising)."""
+    """What every student was given: the code lines of the student notebook, and the names
+    its code defines or uses (kept as they are when normalising)."""
 
     lines: frozenset[str]  # ``line_key`` of each line of code, blank ones aside
     names: frozenset[str]
@@ -71,8 +71,7 @@ def read_release(student_notebook: Path, bundle: Bundle) -> Release:
     for source in release.cells:
         if not is_otter_cell(source):  # otter's init cell: names no student uses
             names |= _names(source)
-    return Release(lines=frozenset(lines - {""}),
-                   names=frozenset(names))
+    return Release(lines=frozenset(lines - {""}), names=frozenset(names))
 
 
 def _own(line: str, release: Release) -> bool:
