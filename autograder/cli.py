@@ -150,6 +150,28 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_similarity(args: argparse.Namespace) -> int:
+    from autograder.reports.output_folder import check_out_dir
+    from autograder.similarity.compare import compare_submissions
+    from autograder.similarity.output import write_similarity_report
+    from autograder.suite import resolve_release_files
+
+    check_out_dir(Path(args.out))
+    release = resolve_release_files(args.assignment, suite=args.suite)
+    comparison = compare_submissions(release.bundle, release.student_notebook, release.solution,
+                                     [Path(s) for s in args.submissions])
+    written = write_similarity_report(comparison, Path(args.out))
+    flagged = comparison.scores.flagged
+    print(f"compared {len(comparison.sheets)} submissions (the reference solution among "
+          f"them), {comparison.scores.pair_count} pairs: {len(flagged)} flagged at similarity "
+          f">= {comparison.scores.threshold:.2f}; {len(comparison.not_compared)} not compared")
+    for pair in flagged[:10]:
+        print(f"  {pair.similarity:.3f}  {comparison.sheets[pair.a].name}  "
+              f"{comparison.sheets[pair.b].name}")
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from autograder.reports.html import write_html_report
 
@@ -294,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--column", help="Canvas assignment column (default: its name)")
     export.add_argument("--dest", help="where to write the CSV")
     export.set_defaults(run=cmd_export)
+
+    similarity = commands.add_parser(
+        "similarity", help="which submissions share code: pairs ranked, evidence to read")
+    similarity.add_argument("assignment", help="assignment name or autograder bundle (.zip)")
+    similarity.add_argument("submissions", nargs="+", help=".ipynb / .zip files or folders")
+    similarity.add_argument("--out", required=True, help="output folder (a grading --out "
+                            "folder puts a similarity section in its report)")
+    _add_suite_option(similarity)
+    similarity.set_defaults(run=cmd_similarity)
 
     report = commands.add_parser("report", help="an HTML report of a grading output folder")
     report.add_argument("out_dir", help="the --out folder of `autograder grade`")

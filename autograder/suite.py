@@ -87,3 +87,28 @@ def resolve_bundle(name_or_path: str, *, suite: str | None = None) -> Path:
     found = find_suite(suite)
     folder = resolve_assignment(found.assignments, name_or_path)
     return build_release(folder, student_root=found.student, dist_root=found.dist).bundle
+
+
+@dataclass(frozen=True)
+class ReleaseFiles:
+    """A release's bundle, the notebook students were given and the reference solution."""
+
+    bundle: Path
+    student_notebook: Path
+    solution: Path
+
+
+def resolve_release_files(name_or_path: str, *, suite: str | None = None) -> ReleaseFiles:
+    """As ``resolve_bundle``, with the release's other two notebooks: a bundle in a suite's
+    ``dist/NN-name/`` has the solution beside it and the student notebook in
+    ``student/NN-name/``, as ``release`` writes them."""
+    bundle = resolve_bundle(name_or_path, suite=suite)
+    folder = bundle.parent if bundle.suffix == ".zip" else bundle
+    solution = folder / "solution.ipynb"
+    students = sorted((folder.parent.parent / "student" / folder.name).glob("*.ipynb"))
+    if not solution.is_file() or len(students) != 1:
+        raise AutograderError(
+            f"{bundle}: cannot find its release's notebooks (the solution beside it, "
+            f"{solution}, and one notebook in {folder.parent.parent / 'student' / folder.name}/"
+            "); name the assignment instead, or keep the bundle where `release` wrote it")
+    return ReleaseFiles(bundle=bundle, student_notebook=students[0], solution=solution)

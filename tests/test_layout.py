@@ -29,13 +29,15 @@ STAGES = {
     "autograder.errors": "records",
     "autograder.text": "records",
     "autograder.kit": "kit",
+    "autograder.similarity": "similarity",
 }
 
 # What each stage may import (besides itself). Higher stages use lower ones, never the reverse:
 # the kit is copied into student releases and imports nothing of the grader; the student's side
 # (untrusted) sees only the wire format and the kit; the wire format stands alone, so what the
 # two sides share is exactly that one module; reports read the records, never grading's
-# internals; only ``__main__`` imports the CLI.
+# internals; only ``__main__`` imports the CLI; the similarity report reads submissions through
+# grading's intake and writes through reports, never touching the judge.
 MAY_IMPORT = {
     "package": set(),
     "kit": set(),
@@ -46,8 +48,11 @@ MAY_IMPORT = {
     "grading": {"untrusted", "wire", "kit", "records", "reports"},
     "authoring": {"grading", "wire", "kit", "records", "reports"},
     "audit": {"authoring", "grading", "wire", "kit", "records", "reports", "commands"},
-    "commands": {"audit", "authoring", "grading", "wire", "kit", "records", "reports", "cli"},
-    "cli": {"commands", "audit", "authoring", "grading", "wire", "kit", "records", "reports"},
+    "similarity": {"grading", "kit", "records", "reports"},
+    "commands": {"audit", "authoring", "grading", "wire", "kit", "records", "reports", "cli",
+                 "similarity"},
+    "cli": {"commands", "audit", "authoring", "grading", "wire", "kit", "records", "reports",
+            "similarity"},
 }
 # Within grading, only the worker that forks the student's process may import its code.
 UNTRUSTED_LOADED_BY = {"autograder.grading.sandbox"}

@@ -32,6 +32,12 @@ from matplotlib.ticker import MaxNLocator
 
 from autograder.errors import AutograderError
 from autograder.reports.output_folder import RECORDS, atomic_write, load_results
+from autograder.reports.similarity_table import (
+    SIMILARITY_CSV,
+    SIMILARITY_HTML,
+    SimilarityRow,
+    read_similarity_csv,
+)
 from autograder.results import STATUSES, QuestionResult, SubmissionResult, points_text
 
 REPORT_NAME = "report.html"
@@ -428,8 +434,33 @@ def submission_html(result: SubmissionResult, anchor: str) -> str:
     return "\n".join(out)
 
 
-def report_html(results: Sequence[SubmissionResult], *, pending: Sequence[str] = ()) -> str:
-    """The whole page, from finished results (and the stems still pending in grades.csv)."""
+SIMILARITY_ROWS = 10  # pairs shown in the report; the similarity page has them all
+
+
+def similarity_section_html(rows: Sequence[SimilarityRow]) -> str:
+    """The most similar pairs of ``similarity.csv`` (``autograder similarity``), linked."""
+    note = (f'<p class="note">The most similar pairs of <a href="{SIMILARITY_HTML}">'
+            f"{SIMILARITY_HTML}</a> (answers compared question by question, shared code "
+            "weighed by how few classmates wrote it): evidence to read there, never a verdict."
+            "</p>")
+    if not rows:
+        return note + '<p class="note">No pair worth a look.</p>'
+    out = [note, '<table class="similarity"><thead><tr><th>a</th><th>b</th>'
+           '<th class="num">similarity</th><th>questions</th></tr></thead><tbody>']
+    for row in rows[:SIMILARITY_ROWS]:
+        out.append(f"<tr><td>{_e(row.a)}</td><td>{_e(row.b)}</td>"
+                   f'<td class="num">{row.similarity:.3f}</td>'
+                   f"<td>{_e(', '.join(f'{q} {v:.2f}' for q, v in row.questions))}</td></tr>")
+    out.append("</tbody></table>")
+    if len(rows) > SIMILARITY_ROWS:
+        out.append(f'<p class="note">and {len(rows) - SIMILARITY_ROWS} more pairs.</p>')
+    return "\n".join(out)
+
+
+def report_html(results: Sequence[SubmissionResult], *, pending: Sequence[str] = (),
+                similarity: Sequence[SimilarityRow] | None = None) -> str:
+    """The whole page, from finished results (and the stems still pending in grades.csv);
+    ``similarity``: the rows of the folder's ``similarity.csv``, where it has one."""
     if not results:
         raise AutograderError("no finished results to report on")
     assignment = ", ".join(dict.fromkeys(r.assignment for r in results))
@@ -442,6 +473,8 @@ def report_html(results: Sequence[SubmissionResult], *, pending: Sequence[str] =
         ("questions", "Scores per question", questions_html(question_stats(results), ungraded)),
         ("checks", "Checks, most failed first", checks_html(check_stats(results), ungraded)),
         ("class", "Class table", class_table_html(results, pending, links)),
+        *([("similarity", "Similarity", similarity_section_html(similarity))]
+          if similarity is not None else []),
         ("submissions", "Submissions",
          "\n".join(submission_html(r, links[r.submission]) for r in results)),
     ]
@@ -467,8 +500,15 @@ def write_html_report(out_dir: Path) -> Path:
             f"no {RECORDS}/<submission>.json"
         raise AutograderError(f"{out_dir}: nothing to report on ({what}); is it the --out "
                               "folder of `autograder grade`?")
+    similarity = None
+    if (out_dir / SIMILARITY_CSV).is_file():
+        try:
+            similarity = read_similarity_csv(out_dir / SIMILARITY_CSV)
+        except (OSError, ValueError, KeyError) as error:
+            raise AutograderError(f"{out_dir / SIMILARITY_CSV}: cannot read it ({error})") \
+                from None
     path = out_dir / REPORT_NAME
-    atomic_write(path, report_html(results, pending=pending))
+    atomic_write(path, report_html(results, pending=pending, similarity=similarity))
     return path
 
 
