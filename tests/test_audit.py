@@ -15,6 +15,7 @@ from autograder.audit.mutants import changes_device_code, make_mutants, select
 from autograder.audit.run import (
     AuditReport,
     QuestionAudit,
+    format_report,
     read_record,
     run_audit,
     unrecorded,
@@ -92,6 +93,19 @@ def test_the_record_lists_every_full_marks_mutant_with_a_reason():
     assert updated_record(later, record)["questions"]["q1"] == {}
 
 
+def test_the_report_flags_a_question_whose_public_checks_catch_none():
+    report = AuditReport("x", 3, 0, {
+        "q1": QuestionAudit(mutants=3, killed=3, killed_by_public=2),
+        "q2": QuestionAudit(mutants=3, killed=2, killed_by_public=0),
+        "q3": QuestionAudit(mutants=1, killed=0)})
+    lines = {line.split()[0]: line for line in format_report(report).splitlines()
+             if line.startswith("q")}
+    assert "public checks catch none" in lines["q2"]
+    assert "public checks catch none" not in lines["q1"]
+    assert "public checks catch none" not in lines["q3"]  # nothing killed: nothing to see
+    assert report.to_json()["questions"]["q2"]["killed_by_public"] == 0
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENT_NAMES)
 def test_no_new_survivors(releases, assignment, tmp_path, monkeypatch):
     release = releases[assignment]
@@ -103,6 +117,10 @@ def test_no_new_survivors(releases, assignment, tmp_path, monkeypatch):
     (tmp_path / "audit.json").write_text(json.dumps(report.to_json(), indent=1))
     assert not report.errors, report.errors
     assert report.mutants > 0
+    # Which killed mutants the public checks catch too (the student sees them) is counted
+    # for every question, and some are caught by public checks in every assignment.
+    assert all(0 <= q.killed_by_public <= q.killed for q in report.questions.values())
+    assert any(q.killed_by_public for q in report.questions.values())
     missing = unrecorded(report, read_record(folder))
     assert not missing, (
         f"{len(missing)} mutant(s) of {assignment} earn full marks and are not in "

@@ -56,13 +56,22 @@ TODO = "TODO"
 class QuestionAudit:
     mutants: int = 0
     killed: int = 0
+    # Killed mutants a public check fails on too: the student sees the mistake before
+    # submitting. The rest only hidden checks catch (the student leaves sure of it).
+    killed_by_public: int = 0
     survived: list[dict[str, Any]] = field(default_factory=list)
     equivalent: list[dict[str, Any]] = field(default_factory=list)
     killed_ids: set[str] = field(default_factory=set)  # so that a record can forget them
 
     def to_json(self) -> dict[str, Any]:
-        return {"mutants": self.mutants, "killed": self.killed, "survived": self.survived,
+        return {"mutants": self.mutants, "killed": self.killed,
+                "killed_by_public": self.killed_by_public, "survived": self.survived,
                 "equivalent": self.equivalent}
+
+    @property
+    def public_blind(self) -> bool:
+        """Its public checks catch none of the mutants its hidden checks catch."""
+        return self.killed > 0 and self.killed_by_public == 0
 
 
 @dataclass
@@ -102,10 +111,14 @@ def format_report(report: AuditReport, *, record: dict[str, Any] | None = None) 
             f"kill rate {report.kill_rate:.1f}% (suspected equivalents excluded), "
             f"{report.seconds:.0f} s",
             "",
-            f"{'question':<10}{'mutants':>8}{'killed':>8}{'survived':>10}{'equivalent':>12}"]
+            f"{'question':<10}{'mutants':>8}{'killed':>8}{'by public':>10}{'survived':>10}"
+            f"{'equivalent':>12}"]
     for name, audit in report.questions.items():
-        rows.append(f"{name:<10}{audit.mutants:>8}{audit.killed:>8}"
-                    f"{len(audit.survived):>10}{len(audit.equivalent):>12}")
+        flag = "  <- public checks catch none" if audit.public_blind else ""
+        rows.append(f"{name:<10}{audit.mutants:>8}{audit.killed:>8}{audit.killed_by_public:>10}"
+                    f"{len(audit.survived):>10}{len(audit.equivalent):>12}{flag}")
+    rows.append("(by public: killed mutants a public check catches too, so a student sees the "
+                "mistake before submitting; the others only hidden checks catch)")
     for name, audit in report.questions.items():
         for kind, entries in (("survived", audit.survived), ("equivalent", audit.equivalent)):
             for entry in entries:
@@ -289,6 +302,7 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
             report.errors.append(f"the reference scores {question.score}/{question.possible} "
                                  f"on {question.name}: {baseline.message}")
     survivors: list[tuple[Mutant, list[str]]] = []
+    public = {q.name: {c.name for c in q.checks if not c.hidden} for q in bundle.questions}
     for mutant, result in zip(mutants, results, strict=True):
         audit = report.questions[mutant.question]
         audit.mutants += 1
@@ -296,6 +310,12 @@ def run_audit(folder: Path, bundle_path: Path, solution_path: Path, *, budget: i
         if result.status != "graded" or scored is None or scored.score < scored.possible:
             audit.killed += 1
             audit.killed_ids.add(mutant.id)
+            # A notebook that cannot be graded (it raises, it hangs) fails in the student's
+            # hands too; otherwise a public check must be among the failed ones.
+            if scored is None or result.status != "graded" or any(
+                    c.outcome == "failed" and c.name in public[mutant.question]
+                    for c in scored.checks):
+                audit.killed_by_public += 1
         else:
             survivors.append((mutant, [c.name for c in scored.checks if c.outcome == "passed"]))
     if survivors:
