@@ -57,6 +57,10 @@ def test_student_release_has_no_solution_and_no_hidden_test(releases, name):
     leaked = sorted(line for line in answers if line in student_code and line not in given)
     assert not leaked, f"solution code in the student release: {leaked[:5]}"
     assert "# SOLUTION" not in student_code and "BEGIN SOLUTION" not in student_code
+    # Valid nbformat 4.5, whose cell ids the grader reads (and Colab keeps)
+    nbformat.validate(nbformat.reads(text, as_version=nbformat.NO_CONVERT))
+    assert (nb["nbformat"], nb["nbformat_minor"]) >= (4, 5)
+    assert all(c.get("id") for c in nb["cells"])
     bundle = load_bundle(release.bundle)
     public_tests = nb["metadata"]["otter"]["tests"]
     for question in bundle.questions:

@@ -119,7 +119,10 @@ def _staged_config_cell(nb: nbformat.NotebookNode) -> None:
 
 
 def _normalise_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """Stable cell ids, no outputs, no execution counts: the same input gives the same bytes."""
+    """Stable cell ids, no outputs, no execution counts: the same input gives the same bytes.
+    Cell ids belong to nbformat 4.5: a notebook written as 4.4 with them is invalid, and
+    editors may drop them (Colab keeps the ids of a 4.5 notebook it opens)."""
+    nb.nbformat_minor = max(nb.nbformat_minor, 5)
     for index, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{index:03d}"
         if cell.cell_type == "code":
