@@ -1,0 +1,51 @@
+"""A public check catches the central mistake its question warns about (issue 20): a student
+who makes it sees a failing `grader.check` (and `validate`) before submitting, with a message
+that names the mistake, instead of leaving sure of it and losing the hidden points later.
+
+Each entry is a wrong answer variant of ``tests/answers`` (the mistake the prompt warns
+about), the public check that must fail on it, and words its message must hold. Graded with
+the real engine; the public check runs the same in the student's kernel
+(``tests/test_answers.py`` checks they agree)."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import notebook_with_answer
+from make_examples import variants_for
+
+from autograder.grading.grader import grade_submissions
+
+CENTRAL_MISTAKES = {
+    ("01-tensors", "q1", "scalar wrapped in brackets (a vector)"): ("test_q1_public", "scalar"),
+    ("02-reproducibility", "q11", "two draws of 8 (the trap)"):
+        ("test_q11_public", "two draws of 8"),
+}
+
+
+@pytest.fixture(scope="module")
+def graded(releases, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("central")
+    results = {}
+    for assignment in sorted({a for a, _, _ in CENTRAL_MISTAKES}):
+        release = releases[assignment]
+        cases = [(q, label) for a, q, label in CENTRAL_MISTAKES if a == assignment]
+        paths = {}
+        for number, (question, label) in enumerate(cases):
+            code = variants_for(assignment)[question]["wrong"][label]
+            paths[(assignment, question, label)] = notebook_with_answer(
+                release.solution, question, code, folder / assignment / f"m{number}.ipynb")
+        by_stem = {r.submission: r for r in grade_submissions(
+            release.bundle, list(paths.values()), workers=2)}
+        results.update({key: by_stem[path.stem] for key, path in paths.items()})
+    return results
+
+
+@pytest.mark.parametrize("case", sorted(CENTRAL_MISTAKES), ids=lambda c: f"{c[0]}-{c[1]}")
+def test_the_central_mistake_fails_a_public_check(graded, case):
+    result = graded[case]
+    check, words = CENTRAL_MISTAKES[case]
+    assert result.status == "graded", result.message
+    [question] = [q for q in result.questions if q.name == case[1]]
+    outcome = {c.name: (c.outcome, c.message) for c in question.checks}
+    assert outcome[check][0] == "failed", outcome
+    assert words in outcome[check][1], outcome[check]
