@@ -53,7 +53,7 @@ LEVEL_LABELS = {"full": "full marks", "partial": "partial", "zero": "zero",
 COLORS = {"full": "#4c9a5b", "partial": "#e3a33b", "zero": "#d1495b", "unscored": "#b8b8b8",
           "graded": "#4a72b0", "ungraded": "#b8b8b8"}
 # Matplotlib's defaults (not the user's matplotlibrc) plus these: the same pixels anywhere.
-_STYLE: list[str | dict[str, Any]] = ["default", {
+PLOT_STYLE: list[str | dict[str, Any]] = ["default", {
     "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
     "axes.titlesize": 10, "axes.labelsize": 9, "legend.fontsize": 8,
 }]
@@ -156,14 +156,14 @@ def pending_submissions(out_dir: Path, results: Iterable[SubmissionResult]) -> l
 # --- plots ------------------------------------------------------------------------------------
 
 
-def _png(fig: Figure) -> str:
+def png_base64(fig: Figure) -> str:
     """The figure as base64 PNG, without the metadata that would change between versions."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, metadata={"Software": None})
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _figure(width: float, height: float) -> Figure:
+def new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     FigureCanvasAgg(fig)  # the Agg backend, set per figure: no pyplot, no global state
     return fig
@@ -174,8 +174,8 @@ def score_histogram_png(results: Sequence[SubmissionResult]) -> str:
     edges = np.linspace(0, 100, 11)
     graded = np.histogram([r.percent for r in results if r.status == "graded"], edges)[0]
     other = np.histogram([r.percent for r in results if r.status != "graded"], edges)[0]
-    with style.context(_STYLE):
-        fig = _figure(7.2, 2.6)
+    with style.context(PLOT_STYLE):
+        fig = new_figure(7.2, 2.6)
         ax = fig.add_subplot()
         centers = edges[:-1] + 5
         ax.bar(centers, graded, width=9.2, color=COLORS["graded"], label="graded")
@@ -194,15 +194,15 @@ def score_histogram_png(results: Sequence[SubmissionResult]) -> str:
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("total score")
         ax.set_ylabel("submissions")
-        return _png(fig)
+        return png_base64(fig)
 
 
 def question_chart_png(stats: Sequence[QuestionStats]) -> str:
     """One stacked bar per question: graded submissions with full, partial, zero points."""
     names = [s.name for s in stats]
     x = np.arange(len(names))
-    with style.context(_STYLE):
-        fig = _figure(min(12.0, max(5.0, 1.4 + 0.5 * len(names))), 2.8)
+    with style.context(PLOT_STYLE):
+        fig = new_figure(min(12.0, max(5.0, 1.4 + 0.5 * len(names))), 2.8)
         ax = fig.add_subplot()
         bottom = np.zeros(len(names))
         levels = [lv for lv in LEVELS if lv != "unscored" or any(s.counts[lv] for s in stats)]
@@ -218,7 +218,7 @@ def question_chart_png(stats: Sequence[QuestionStats]) -> str:
         ax.set_ylabel("graded submissions")
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, 1.2), ncols=len(levels),
                   frameon=False)
-        return _png(fig)
+        return png_base64(fig)
 
 
 def _img(png: str, alt: str, width: float) -> str:

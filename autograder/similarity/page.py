@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib import style
 
-from autograder.reports.html import _STYLE, CSS, _figure, _png
+from autograder.reports.html import CSS, PLOT_STYLE, new_figure, png_base64
 from autograder.similarity.compare import Comparison
 from autograder.similarity.scoring import HISTOGRAM_BINS, PairScore, rare_weight
 
@@ -36,8 +36,8 @@ def histogram_png(histogram: np.ndarray, threshold: float) -> str:
     threshold as a vertical line."""
     counts = histogram.reshape(DISPLAY_BINS, HISTOGRAM_BINS // DISPLAY_BINS).sum(axis=1)
     edges = np.linspace(0, 1, DISPLAY_BINS + 1)
-    with style.context(_STYLE):
-        fig = _figure(7.2, 2.6)
+    with style.context(PLOT_STYLE):
+        fig = new_figure(7.2, 2.6)
         ax = fig.add_subplot()
         ax.bar(edges[:-1], counts, width=1 / DISPLAY_BINS, align="edge", color="#4a72b0")
         ax.axvline(threshold, color="#d1495b", linestyle="--", linewidth=1.2)
@@ -50,7 +50,7 @@ def histogram_png(histogram: np.ndarray, threshold: float) -> str:
         ax.set_xlim(0, 1)
         ax.set_xlabel("similarity of a pair")
         ax.set_ylabel("pairs")
-        return _png(fig)
+        return png_base64(fig)
 
 
 def _highlighted(text: str, marks: dict[int, str]) -> str:
