@@ -13,8 +13,10 @@ on q10 and in total. Both attacks earned points on the old engine (+2 and +4).
 
 from __future__ import annotations
 
+import json
+
 import pytest
-from conftest import notebook_with_answer
+from conftest import answer_cell_index, notebook_with_answer
 from make_examples import variants_for
 
 from autograder.grading.grader import grade_submissions
@@ -59,7 +61,22 @@ print(f"FORWARD LOOKS THE TEST SET UP: {test_acc:.3f}")
 CASES = {
     "replay": ("forgot to seed", REPLAYS_THE_NOTEBOOK, "TRAIN REPLAYS THE NOTEBOOK"),
     "lookup": ("too few epochs", LOOKS_THE_TEST_SET_UP, "FORWARD LOOKS THE TEST SET UP: 1.000"),
+    # The same replay, with Question 9's check cell moved below the training cell: the fresh
+    # process then runs the (unseeded) training too before its stop. It starts from other
+    # seeds than the notebook's process, so what it trained differs all the same.
+    "moved": ("forgot to seed", REPLAYS_THE_NOTEBOOK, "TRAIN REPLAYS THE NOTEBOOK"),
 }
+
+
+def _move_check_below_answer(path, moved: str, below: str) -> None:
+    """Move ``grader.check(moved)``'s cell to just after ``below``'s answer cell."""
+    nb = json.loads(path.read_text())
+    cells = nb["cells"]
+    [check] = [i for i, c in enumerate(cells)
+               if "".join(c["source"]).strip() == f'grader.check("{moved}")']
+    cell = cells.pop(check)
+    cells.insert(answer_cell_index(nb, below) + 1, cell)
+    path.write_text(json.dumps(nb))
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +88,8 @@ def graded(releases, tmp_path_factory):
         notebook_with_answer(release.solution, QUESTION, answer, folder / f"{case}-control.ipynb")
         notebook_with_answer(release.solution, QUESTION, answer + attack,
                              folder / f"{case}-attack.ipynb")
+        if case == "moved":
+            _move_check_below_answer(folder / f"{case}-attack.ipynb", "q9", QUESTION)
     notebook_with_answer(release.solution, QUESTION,
                          variants_for(ASSIGNMENT)[QUESTION]["right"]["torch.random.manual_seed"],
                          folder / "honest.ipynb")
@@ -93,8 +112,9 @@ def test_an_attack_on_q10_earns_no_more_than_the_mistake_it_hides(graded, case):
     assert attack.score <= control.score, (attack.score, control.score)
 
 
-def test_the_replayed_run_is_compared_with_a_fresh_one(graded):
-    [question] = [q for q in graded["replay-attack"].questions if q.name == QUESTION]
+@pytest.mark.parametrize("case", ["replay", "moved"])
+def test_the_replayed_run_is_compared_with_a_fresh_one(graded, case):
+    [question] = [q for q in graded[f"{case}-attack"].questions if q.name == QUESTION]
     failed = {c.name: c.message for c in question.checks if c.outcome == "failed"}
     assert "test_q10_reproducible" in failed, failed
     assert "compared with a fresh run" in failed["test_q10_reproducible"]

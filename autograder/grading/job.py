@@ -49,10 +49,13 @@ class Job:
     fresh_box: str = ""
 
     def fresh_job(self) -> Job | None:
-        """The fresh process's job: its own box, and a first stop before its first cell."""
+        """The fresh process's job: its own box, a first stop before its first cell, and
+        other start seeds. Whatever the notebook computes without seeding (a training moved
+        above the previous question's check) then differs from the first process's, so it
+        cannot stand in for a seeded rerun; what is seeded, as the question asks, agrees."""
         if not self.fresh_box:
             return None
-        return replace(self, box=self.fresh_box, fresh_box="",
+        return replace(self, box=self.fresh_box, fresh_box="", seed=self.seed + 1,
                        checkpoints=[(0, FRESH_START), *self.checkpoints])
 
     @property
