@@ -135,8 +135,10 @@ CI = ROOT / "ci"
 # either run below or added here on purpose.
 GITHUB_INSTALL = [{"uses": "actions/checkout@v6"}, {"uses": "actions/setup-python@v6"},
                   {"uses": "actions/cache/restore@v5"},
-                  {"run": "make -C autograder-suite install-grader"}]
-GITHUB_AFTER = [{"uses": "actions/cache/save@v5"}, {"uses": "actions/upload-artifact@v6"}]
+                  {"run": "make -C autograder-suite install-grader"},
+                  {"uses": "actions/cache/restore@v5"}]
+GITHUB_AFTER = [{"uses": "actions/cache/save@v5"}, {"uses": "actions/cache/save@v5"},
+                {"uses": "actions/upload-artifact@v6"}]
 # The last major of each action whose action.yml runs on Node 20 or older (read from each
 # action's tags): GitHub's runners no longer have Node 20.
 NODE20_MAJORS = {"actions/checkout": 4, "actions/setup-python": 5, "actions/cache": 4,
@@ -209,8 +211,10 @@ def test_github_actions_run_on_a_node_the_runners_still_have():
 
 def test_templates_install_no_dev_tools_and_cache_the_environment(tmp_path):
     steps = yaml.safe_load((CI / "github-actions.yml").read_text())["jobs"]["grade"]["steps"]
-    [restore] = [s for s in steps if s.get("uses") == "actions/cache/restore@v5"]
-    [save] = [s for s in steps if s.get("uses") == "actions/cache/save@v5"]
+    [restore] = [s for s in steps if s.get("uses") == "actions/cache/restore@v5"
+                 and s["id"] == "grader-env"]
+    [save] = [s for s in steps if s.get("uses") == "actions/cache/save@v5"
+              and "grader-env" in s["with"]["key"]]
     assert restore["with"]["path"] == save["with"]["path"] == "autograder-suite/.venv"
     for name in ("steps.python.outputs.python-version", "autograder-suite/pyproject.toml",
                  "autograder-suite/constraints.txt"):
@@ -219,7 +223,7 @@ def test_templates_install_no_dev_tools_and_cache_the_environment(tmp_path):
     assert save["with"]["key"] == "${{ steps.grader-env.outputs.cache-primary-key }}"
     assert save["if"].startswith("always()") and restore["id"] == "grader-env"
     assert steps.index(save) > max(i for i, s in enumerate(steps) if "run" in s)
-    assert _gitlab_job()["cache"]["paths"] == ["autograder-suite/.venv"]
+    assert _gitlab_job()["cache"][0]["paths"] == ["autograder-suite/.venv"]
     # The install step, as make reads it: no dev extras, and nothing to do in an
     # environment restored from the cache (whatever the files' dates after a checkout).
     suite = _course(tmp_path / "course") / "autograder-suite"
@@ -233,6 +237,26 @@ def test_templates_install_no_dev_tools_and_cache_the_environment(tmp_path):
     for name in ("pyproject.toml", "constraints.txt"):
         (suite / name).touch()  # newer than the stamp, as after a fresh checkout
     assert subprocess.run(["make", "-q", "-C", str(suite), "install-grader"]).returncode == 0
+
+
+def test_templates_cache_the_releases():
+    """A release is verified by grading (minutes): CI keeps dist/ between runs, keyed on what
+    it is built from, so a push that changes only submissions rebuilds nothing."""
+    steps = yaml.safe_load((CI / "github-actions.yml").read_text())["jobs"]["grade"]["steps"]
+    [restore] = [s for s in steps if s.get("id") == "releases"]
+    [save] = [s for s in steps if s.get("uses") == "actions/cache/save@v5"
+              and "steps.releases" in s["with"]["key"]]
+    assert restore["uses"] == "actions/cache/restore@v5"
+    assert restore["with"]["path"] == save["with"]["path"] == "autograder-suite/dist"
+    for inputs in ("autograder-suite/assignments/**", "autograder-suite/autograder/**",
+                   "autograder-suite/constraints.txt"):
+        assert inputs in restore["with"]["key"]
+    assert restore["with"]["restore-keys"] == "releases-${{ runner.os }}-"
+    assert save["if"].startswith("always()")
+    grading = next(i for i, s in enumerate(steps) if "grade-course.sh" in s.get("run", ""))
+    assert steps.index(restore) < grading < steps.index(save)
+    [cache] = [c for c in _gitlab_job()["cache"] if c["paths"] == ["autograder-suite/dist"]]
+    assert cache["key"] == "releases"
 
 
 def _course(root: Path) -> Path:
