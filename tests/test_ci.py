@@ -402,3 +402,58 @@ def test_the_isolation_line_reads_the_graders_record_not_a_rows_text():
         "**Isolation: partial.** Graded without root")
     # nothing ran (only unreadable files): this machine decides
     assert isolation_line([row("x", "")], as_root=False).startswith("**Isolation: partial.**")
+
+
+def _student_repo(folder: Path, commits: list[tuple[str, str, str]]) -> Path:
+    """A student's repository: (date, file, content) committed in order."""
+    folder.mkdir(parents=True)
+    git = ["git", "-C", str(folder), "-c", "user.name=s", "-c", "user.email=s@example.org"]
+    subprocess.run([*git, "init", "--quiet"], check=True)
+    for date, name, content in commits:
+        (folder / name).write_text(content)
+        subprocess.run([*git, "add", name], check=True)
+        subprocess.run([*git, "commit", "--quiet", "-m", name, f"--date={date}"], check=True,
+                       env={**os.environ, "GIT_COMMITTER_DATE": date})
+    return folder
+
+
+def test_collecting_from_student_repositories(tmp_path):
+    """ci/collect-submissions.sh, as ci/README.md runs it: one repository per student, the
+    release's notebook taken from each (the last commit before the deadline), every student
+    that cannot be collected named with the reason, the others collected."""
+    course = _course(tmp_path / "course")
+    remotes = tmp_path / "remotes"
+    _student_repo(remotes / "01-tensors-ada", [
+        ("2026-09-30T10:00:00", "tensors.ipynb", '{"v": "early"}'),
+        ("2026-10-02T10:00:00", "tensors.ipynb", '{"v": "late"}')])
+    _student_repo(remotes / "01-tensors-bob", [
+        ("2026-09-29T10:00:00", "my work.ipynb", '{"v": "bob"}')])
+    _student_repo(remotes / "01-tensors-cy", [("2026-09-29T10:00:00", "notes.txt", "no nb")])
+    _student_repo(remotes / "01-tensors-dee", [("2026-10-03T10:00:00", "tensors.ipynb", "{}")])
+    roster = tmp_path / "roster.txt"
+    roster.write_text("# 2026 class\nada\nbob  # renamed his notebook\ncy\ndee\neve\nx;rm\n")
+    run = subprocess.run(
+        ["bash", str(course / "autograder-suite/ci/collect-submissions.sh"), "01-tensors",
+         str(roster), f"{remotes}/01-tensors-{{login}}", str(course / "submissions"),
+         "--before", "2026-10-01T00:00:00"], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    folder = course / "submissions" / "01-tensors"
+    assert sorted(p.name for p in folder.iterdir()) == ["ada.ipynb", "bob.ipynb"]
+    assert (folder / "ada.ipynb").read_text() == '{"v": "early"}'  # before the deadline
+    assert (folder / "bob.ipynb").read_text() == '{"v": "bob"}'  # the only notebook
+    missing = dict(line.split("\t") for line in
+                   (course / "submissions" / "01-tensors.not-collected.txt").read_text()
+                   .splitlines())
+    assert sorted(missing) == ["cy", "dee", "eve", "x;rm"]
+    assert "no tensors.ipynb" in missing["cy"]
+    assert "no commit before" in missing["dee"]
+    assert "no repository" in missing["eve"]
+    assert "not a login" in missing["x;rm"]
+    assert "collect: 2 notebook(s)" in run.stdout
+    # Nobody collected: exit 1.
+    roster.write_text("eve\n")
+    again = subprocess.run(
+        ["bash", str(course / "autograder-suite/ci/collect-submissions.sh"), "01-tensors",
+         str(roster), f"{remotes}/01-tensors-{{login}}", str(tmp_path / "none")],
+        capture_output=True, text=True, timeout=120)
+    assert again.returncode == 1 and "eve: not collected" in again.stderr
