@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import shutil
@@ -13,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ASSIGNMENT_NAMES, ASSIGNMENTS, ROOT
+from packaging.version import Version
 
 from autograder.authoring.instructor_notebook import (
     find_instructor_notebook,
@@ -75,6 +77,22 @@ def test_student_release_has_no_solution_and_no_hidden_test(releases, name):
                               "autograder/kit/regular_files.py",
                               "autograder/kit/validate.py",
                               "requirements.txt", release.student_notebook.name])
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_student_requirements_pin_the_graders_own_versions(releases, name):
+    """What the student installs computes and prints what the grader does: every package the
+    checks run with, at the version installed here (the grader's environment)."""
+    folder = releases[name].student_notebook.parent
+    pins = dict(line.split("==") for line in (folder / "requirements.txt").read_text().splitlines()
+                if line and not line.startswith("#"))
+    # The kernel the checks print in and what the notebook imports, whatever the assignment.
+    assert {"torch", "numpy", "otter-grader", "ipython", "ipykernel", "nbformat"} <= set(pins)
+    notebook = releases[name].student_notebook.read_text()
+    if "sklearn" in notebook:
+        assert {"scikit-learn", "scipy"} <= set(pins)
+    graders = {project: Version(importlib.metadata.version(project)).public for project in pins}
+    assert pins == graders
 
 
 @pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
