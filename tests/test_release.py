@@ -20,6 +20,7 @@ from autograder.authoring.instructor_notebook import (
     find_instructor_notebook,
     read_instructor_notebook,
 )
+from autograder.authoring.pins import project_name
 from autograder.authoring.release import build_release
 from autograder.bundle import load_bundle
 from autograder.errors import ReleaseError
@@ -84,10 +85,12 @@ def test_student_requirements_pin_the_graders_own_versions(releases, name):
     """What the student installs computes and prints what the grader does: every package the
     checks run with, at the version installed here (the grader's environment)."""
     folder = releases[name].student_notebook.parent
-    pins = dict(line.split("==") for line in (folder / "requirements.txt").read_text().splitlines()
-                if line and not line.startswith("#"))
+    pins = {project_name(line): line.split("==")[1]
+            for line in (folder / "requirements.txt").read_text().splitlines()
+            if line and not line.startswith("#")}
     # The kernel the checks print in and what the notebook imports, whatever the assignment.
-    assert {"torch", "numpy", "otter-grader", "ipython", "ipykernel", "nbformat"} <= set(pins)
+    assert {"torch", "numpy", "otter-grader", "ipython", "ipykernel", "jupyter-client",
+            "nbformat"} <= set(pins)
     notebook = releases[name].student_notebook.read_text()
     if "sklearn" in notebook:
         assert {"scikit-learn", "scipy"} <= set(pins)

@@ -28,9 +28,10 @@ PROJECT_OF_MODULE = {
     "tqdm": "tqdm",
 }
 # Every student needs these, whatever the notebook imports: the checks (otter-grader), the
-# kernel they run and print in (ipykernel, IPython), the notebook's reader (nbformat) and
-# JupyterLab. Left unpinned, pip resolves them to whatever is newest on the day.
-ALWAYS = ("otter-grader", "ipython", "ipykernel", "nbformat", "jupyterlab")
+# kernel they run and print in (ipykernel, IPython, jupyter_client, which `validate` drives),
+# the notebook's reader (nbformat) and JupyterLab. Left unpinned, pip resolves them to
+# whatever is newest on the day.
+ALWAYS = ("otter-grader", "ipython", "ipykernel", "jupyter-client", "nbformat", "jupyterlab")
 # A project's dependencies that compute part of its results: pinned along with it.
 COMPUTES_WITH = {"scikit-learn": ("scipy", "joblib", "threadpoolctl")}
 # Modules that come with the release itself (the check helpers) or with otter.

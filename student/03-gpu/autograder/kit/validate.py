@@ -125,7 +125,8 @@ def _execute(nb: Any, folder: Path, cell_timeout: float) -> list[str]:
     env_backup = os.environ.get("CUDA_VISIBLE_DEVICES")
     os.environ["CUDA_VISIBLE_DEVICES"] = ""  # run on the CPU, as the grader will
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
-                            allow_errors=True, resources={"metadata": {"path": str(folder)}})
+                            allow_errors=True, resources={"metadata": {"path": str(folder)}},
+                            config=_kernel_config())
     try:
         client.execute()
     except CellTimeoutError:
@@ -139,6 +140,18 @@ def _execute(nb: Any, folder: Path, cell_timeout: float) -> list[str]:
         else:
             os.environ["CUDA_VISIBLE_DEVICES"] = env_backup
     return problems
+
+
+def _kernel_config() -> Any:
+    """The kernel's channels encrypted (CurveZMQ) where pyzmq can: over plain TCP, ipykernel
+    prints a warning about it on every run, which the student can do nothing about."""
+    import zmq
+    from traitlets.config import Config
+
+    config = Config()
+    if zmq.has("curve"):  # "auto": encrypted when the kernel says it supports it (ipykernel)
+        config.KernelManager.transport_encryption = "auto"
+    return config
 
 
 def _report(path: Path, nb: Any, problems: list[str], began: float) -> ValidationReport:
