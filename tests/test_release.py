@@ -21,7 +21,8 @@ from autograder.authoring.instructor_notebook import (
     read_instructor_notebook,
 )
 from autograder.authoring.pins import project_name
-from autograder.authoring.release import build_release
+from autograder.authoring.release import EXPORT_INSTRUCTIONS, build_release
+from autograder.authoring.setup_cell import PACKED_HELPERS
 from autograder.bundle import load_bundle
 from autograder.errors import ReleaseError
 
@@ -96,6 +97,33 @@ def test_student_requirements_pin_the_graders_own_versions(releases, name):
         assert {"scikit-learn", "scipy"} <= set(pins)
     graders = {project: Version(importlib.metadata.version(project)).public for project in pins}
     assert pins == graders
+
+
+# What student-facing text may tell a student to click: menus as JupyterLab 4 and Colab name them.
+MENU_PATHS = {
+    "File > Save Notebook", "Run > Run All Cells", "Kernel > Restart Kernel and Run All Cells",
+    "Kernel > Restart Kernel and Clear Outputs of All Cells",
+    "File > Upload notebook", "File > Download > Download .ipynb", "Runtime > Change runtime type",
+}
+MENU_PATH = re.compile(r"\b(?:File|Edit|View|Run|Kernel|Tabs|Settings|Help|Runtime) (?:>|→) "
+                       r"[^*)\n,:;]+")
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_student_text_names_real_menus_and_ends_with_our_export_instructions(releases, name):
+    release = releases[name]
+    sources = ["".join(c["source"]) for c in
+               json.loads(release.student_notebook.read_text())["cells"]]
+    readme = (release.student_notebook.parent / "README.md").read_text()
+    helpers = [(ROOT / "autograder" / helper).read_text() for helper in PACKED_HELPERS]
+    # The setup cell (first) carries the helpers packed: they are read from their files.
+    said = {m.group(0).strip() for text in [*sources[1:], readme, *helpers]
+            for m in MENU_PATH.finditer(text)}
+    assert said and said <= MENU_PATHS, said - MENU_PATHS
+    # Above the export cell, our instructions alone (otter's are about images and PDFs).
+    [submission] = [s for s in sources if s.startswith("## Submission")]
+    assert submission == f"## Submission\n\n{EXPORT_INSTRUCTIONS}"
+    assert sources[-1].strip().endswith("grader.export(pdf=False)"), sources[-1]
 
 
 @pytest.mark.parametrize("name", ASSIGNMENT_NAMES)

@@ -236,7 +236,8 @@ def read_instructor_notebook(path: Path) -> InstructorNotebook:
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.get("outputs"):
             raise ReleaseError(path, f"cell {index} is stored with outputs; clear outputs before "
-                               "committing (Kernel > Restart & Clear Output)", question=question)
+                               "committing (Kernel > Restart Kernel and Clear Outputs of All "
+                               "Cells)", question=question)
         block = marker(cell)
         if block == "# BEGIN QUESTION":
             if question is not None:

@@ -90,7 +90,7 @@ def find_open_notebook(assignment: str, folder: Path | None = None,
         return OpenNotebook(mine[0].relative_to(folder), f"the only {assignment} notebook here")
     if not mine:
         raise ExportRefused(f"no notebook of {assignment} is saved in {folder}: save this "
-                            "notebook there (File > Save), then run this cell again")
+                            "notebook there (File > Save Notebook), then run this cell again")
     names = " and ".join(repr(p.name) for p in mine)
     raise ExportRefused(
         f"cannot tell which notebook is open: {names} are both {assignment} notebooks in "
