@@ -230,6 +230,23 @@ def test_malformed_notebook_names_notebook_question_and_problem(tmp_path, edit, 
         assert f"question {question}" in message
 
 
+def test_release_errors_number_cells_as_jupyterlab_shows_them(tmp_path):
+    """Counted from 1 over every cell (markdown and raw too), with the cell's first line."""
+    where: dict[str, int] = {}
+
+    def stored_with_outputs(nb):
+        where["answer"] = _cell(nb, "# BEGIN SOLUTION", _question_start(nb, "q3")) + 1
+        nb.cells[where["answer"]].outputs = [nbformat.v4.new_output("stream", text="hi\n")]
+
+    folder = _broken_copy(tmp_path, stored_with_outputs)
+    nb = nbformat.read(find_instructor_notebook(folder), as_version=4)
+    first_line = nb.cells[where["answer"]].source.strip().splitlines()[0]
+    with pytest.raises(ReleaseError) as info:
+        read_instructor_notebook(find_instructor_notebook(folder))
+    assert f"cell {where['answer'] + 1} ({first_line!r}) is stored with outputs" \
+        in str(info.value)
+
+
 def test_not_a_notebook_is_a_clear_error(tmp_path):
     folder = tmp_path / "assignments" / "09-x"
     folder.mkdir(parents=True)

@@ -106,3 +106,18 @@ def test_a_failing_check_in_the_notebook_shows_its_message_and_none_of_the_tests
     test_lines = {line.strip() for line in public_tests["q3"].splitlines()
                   if len(line.strip()) > 12}
     assert not [line for line in test_lines if line in shown], shown
+
+
+def test_validate_numbers_cells_as_jupyterlab_shows_them(releases, tmp_path):
+    """A cell's number is the one the student sees: from 1, over every cell, whatever validate
+    leaves out (the export cell, before this one)."""
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    nb = json.loads(release.student_notebook.read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                        "execution_count": None, "source": "# last\nraise ValueError('boom')"})
+    (folder / "raises.ipynb").write_text(json.dumps(nb))
+    result = _run_validate(folder, "raises.ipynb")
+    assert f"error in cell {len(nb['cells'])} ('# last'): ValueError: boom" in result.stdout, \
+        result.stdout
