@@ -74,6 +74,25 @@ def test_new_then_release_then_grade_gives_full_marks_and_zero(tmp_path):
     assert "1 of 2 assignment(s) refused" in both.stderr
 
 
+def test_the_skeletons_tests_say_a_function_forgot_return(skeleton):
+    """A function that computes its answer but returns nothing: the student reads the likely
+    cause, not a type error about None."""
+    import torch
+
+    def random_matrix(rows, cols, device="cpu"):
+        torch.manual_seed(42)
+        torch.rand(rows, cols, device=device)  # no return
+
+    nb = nbformat.read(skeleton, as_version=4)
+    for test, call in (("test_q1_shape", "random_matrix(2, 3)"),
+                       ("test_q1_values", "random_matrix(3, 4)")):
+        namespace: dict = {}
+        exec(_test_cell(nb, test).source, namespace)
+        with pytest.raises(AssertionError) as failed:
+            namespace[test](random_matrix)
+        assert str(failed.value) == f"`{call}` returned None -- did you forget `return`?"
+
+
 def test_a_failed_release_keeps_the_good_one_and_the_mended_notebook_grades_100(
         skeleton, tmp_path):
     roots = {"student_root": tmp_path / "student", "dist_root": tmp_path / "dist"}

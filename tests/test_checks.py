@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import random
 from unittest import mock
@@ -9,6 +10,7 @@ from unittest import mock
 import numpy as np
 import pytest
 import torch
+from conftest import ASSIGNMENTS
 
 from autograder.kit import checks
 from autograder.kit.checks import (
@@ -333,6 +335,25 @@ def test_call_returns_what_the_function_returns_and_names_the_call_when_it_raise
     assert str(info.value).startswith("`describe(t)` raised TypeError: ")
     with pytest.raises(AssertionError, match=r"^`to_numpy\(t\)` on a GPU tensor raised "):
         call("`to_numpy(t)` on a GPU tensor", lambda t: t.foo, torch.zeros(1))
+
+
+def test_call_for_value_says_a_function_that_returned_nothing_forgot_return():
+    from autograder.kit.checks import call_for_value
+
+    assert call_for_value("double(2)", lambda x: 2 * x, 2) == 4
+    assert call_for_value("zero()", lambda: 0) == 0  # a falsy value is a value
+    assert message_of(lambda: call_for_value("fix_batch(t)", lambda t: None, 1)) == \
+        "`fix_batch(t)` returned None -- did you forget `return`?"
+    assert message_of(lambda: call_for_value("`f(t)` on a GPU tensor", lambda t: None, 1)) == \
+        "`f(t)` on a GPU tensor returned None -- did you forget `return`?"
+
+
+def test_assignments_say_forgot_return_through_the_one_helper():
+    """No test cell writes the message itself: each calls ``call_for_value``."""
+    for notebook in sorted(ASSIGNMENTS.glob("*/*.ipynb")):
+        for cell in json.loads(notebook.read_text())["cells"]:
+            source = "".join(cell["source"])
+            assert "forget `return`" not in source, (notebook.name, source[:300])
 
 
 def test_call_of_something_that_is_not_a_function_names_the_function():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import re
 import shutil
@@ -13,12 +14,15 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import ASSIGNMENT_NAMES, ASSIGNMENTS, ROOT
+from packaging.version import Version
 
 from autograder.authoring.instructor_notebook import (
     find_instructor_notebook,
     read_instructor_notebook,
 )
-from autograder.authoring.release import build_release
+from autograder.authoring.pins import project_name
+from autograder.authoring.release import EXPORT_INSTRUCTIONS, build_release
+from autograder.authoring.setup_cell import PACKED_HELPERS
 from autograder.bundle import load_bundle
 from autograder.errors import ReleaseError
 
@@ -79,6 +83,51 @@ def test_student_release_has_no_solution_and_no_hidden_test(releases, name):
                               "autograder/kit/regular_files.py",
                               "autograder/kit/validate.py",
                               "requirements.txt", release.student_notebook.name])
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_student_requirements_pin_the_graders_own_versions(releases, name):
+    """What the student installs computes and prints what the grader does: every package the
+    checks run with, at the version installed here (the grader's environment)."""
+    folder = releases[name].student_notebook.parent
+    pins = {project_name(line): line.split("==")[1]
+            for line in (folder / "requirements.txt").read_text().splitlines()
+            if line and not line.startswith("#")}
+    # The kernel the checks print in and what the notebook imports, whatever the assignment.
+    assert {"torch", "numpy", "otter-grader", "ipython", "ipykernel", "jupyter-client",
+            "nbformat"} <= set(pins)
+    notebook = releases[name].student_notebook.read_text()
+    if "sklearn" in notebook:
+        assert {"scikit-learn", "scipy"} <= set(pins)
+    graders = {project: Version(importlib.metadata.version(project)).public for project in pins}
+    assert pins == graders
+
+
+# What student-facing text may tell a student to click: menus as JupyterLab 4 and Colab name them.
+MENU_PATHS = {
+    "File > Save Notebook", "Run > Run All Cells", "Kernel > Restart Kernel and Run All Cells",
+    "Kernel > Restart Kernel and Clear Outputs of All Cells",
+    "File > Upload notebook", "File > Download > Download .ipynb", "Runtime > Change runtime type",
+}
+MENU_PATH = re.compile(r"\b(?:File|Edit|View|Run|Kernel|Tabs|Settings|Help|Runtime) (?:>|→) "
+                       r"[^*)\n,:;]+")
+
+
+@pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
+def test_student_text_names_real_menus_and_ends_with_our_export_instructions(releases, name):
+    release = releases[name]
+    sources = ["".join(c["source"]) for c in
+               json.loads(release.student_notebook.read_text())["cells"]]
+    readme = (release.student_notebook.parent / "README.md").read_text()
+    helpers = [(ROOT / "autograder" / helper).read_text() for helper in PACKED_HELPERS]
+    # The setup cell (first) carries the helpers packed: they are read from their files.
+    said = {m.group(0).strip() for text in [*sources[1:], readme, *helpers]
+            for m in MENU_PATH.finditer(text)}
+    assert said and said <= MENU_PATHS, said - MENU_PATHS
+    # Above the export cell, our instructions alone (otter's are about images and PDFs).
+    [submission] = [s for s in sources if s.startswith("## Submission")]
+    assert submission == f"## Submission\n\n{EXPORT_INSTRUCTIONS}"
+    assert sources[-1].strip().endswith("grader.export(pdf=False)"), sources[-1]
 
 
 @pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
@@ -183,6 +232,23 @@ def test_malformed_notebook_names_notebook_question_and_problem(tmp_path, edit, 
     assert "tensors.ipynb" in message and words in message
     if question:
         assert f"question {question}" in message
+
+
+def test_release_errors_number_cells_as_jupyterlab_shows_them(tmp_path):
+    """Counted from 1 over every cell (markdown and raw too), with the cell's first line."""
+    where: dict[str, int] = {}
+
+    def stored_with_outputs(nb):
+        where["answer"] = _cell(nb, "# BEGIN SOLUTION", _question_start(nb, "q3")) + 1
+        nb.cells[where["answer"]].outputs = [nbformat.v4.new_output("stream", text="hi\n")]
+
+    folder = _broken_copy(tmp_path, stored_with_outputs)
+    nb = nbformat.read(find_instructor_notebook(folder), as_version=4)
+    first_line = nb.cells[where["answer"]].source.strip().splitlines()[0]
+    with pytest.raises(ReleaseError) as info:
+        read_instructor_notebook(find_instructor_notebook(folder))
+    assert f"cell {where['answer'] + 1} ({first_line!r}) is stored with outputs" \
+        in str(info.value)
 
 
 def test_not_a_notebook_is_a_clear_error(tmp_path):

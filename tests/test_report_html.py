@@ -5,6 +5,7 @@ rendering it (plots decoded, no console errors, links inside the page work)."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import re
 import statistics
 from pathlib import Path
@@ -16,7 +17,7 @@ from conftest import copy_to, notebook_with_answer
 from autograder.bundle import load_bundle
 from autograder.errors import AutograderError
 from autograder.grading.grader import grade_submissions
-from autograder.reports.html import write_html_report
+from autograder.reports.html import report_html, write_html_report
 from autograder.reports.output_folder import load_results
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -163,6 +164,39 @@ def test_a_single_submission_that_passes_nothing(releases, tmp_path):
     assert '<td class="num">1/1</td>' in row and "100.0%" in row
 
 
+# The page's own horizontal overflow (0 when nothing sticks out), then the elements that stick
+# out of the page and lie in no box of their own that scrolls, to say which ones.
+OVERFLOW = """(() => {
+  const page = document.documentElement;
+  if (page.scrollWidth <= page.clientWidth) return [];
+  const scrolls = e => e.closest('.scroll, pre');
+  return [`page ${page.scrollWidth} px wide in a ${page.clientWidth}-px window`].concat(
+    [...document.body.querySelectorAll('*')]
+      .filter(e => e.getBoundingClientRect().right > page.clientWidth + 0.5
+                   && !(e.parentElement && scrolls(e.parentElement)))
+      .slice(0, 8).map(e => `${e.tagName.toLowerCase()}.${e.className}: right edge at `
+                            + Math.round(e.getBoundingClientRect().right)));
+})()"""
+
+
+# The class table's width and that of the box it would scroll in.
+CLASS_TABLE_WIDTHS = """(() => { const box = document.querySelector('#class .scroll');
+  return [box.scrollWidth, box.clientWidth]; })()"""
+
+
+def _lms_named_report(graded: Path, folder: Path) -> Path:
+    """The graded batch's report with submissions named as an LMS download names them: long
+    names without spaces, read from a deep folder."""
+    long = "lastname_firstname_1234567_9876543_01-tensors_final_submission_resubmitted"
+    results = [dataclasses.replace(
+        r, submission=f"{long}_{r.submission}", file_stem="",
+        source=f"/home/instructor/courses/deep-learning-2026/lms-download/{long}/{r.submission}"
+               f"/{long}_{r.submission}.ipynb") for r in load_results(graded)]
+    path = folder / "lms-named.html"
+    path.write_text(report_html(results), encoding="utf-8")
+    return path
+
+
 def test_chromium_renders_the_report(graded, report, tmp_path):
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is absent: apt-get install -y chromium")
@@ -180,7 +214,14 @@ def test_chromium_renders_the_report(graded, report, tmp_path):
                     if m.type in ("error", "warning") else None)
             page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
             page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
-            page.goto((graded / "report.html").as_uri(), wait_until="load")
+            # Nothing wider than a 1280-px screen, also for names as an LMS download makes
+            # them: wide tables scroll inside their own box, long names and paths wrap.
+            # The class table (19 questions) fits too, all its columns in sight.
+            for report_page in (_lms_named_report(graded, tmp_path), graded / "report.html"):
+                page.goto(report_page.as_uri(), wait_until="load")
+                assert page.evaluate(OVERFLOW) == [], page.evaluate(OVERFLOW)
+                table, box = page.evaluate(CLASS_TABLE_WIDTHS)
+                assert table <= box, (report_page.name, table, box)
             widths = page.eval_on_selector_all(
                 "img", "imgs => imgs.map(i => [i.complete, i.naturalWidth, i.width])")
             assert len(widths) == 2

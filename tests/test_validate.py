@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 
+import nbformat
 from answers.a01_tensors import VARIANTS
 from conftest import notebook_with_answer
 
@@ -24,6 +25,7 @@ def test_validate_from_the_student_release_alone(releases, tmp_path):
     blank = _run_validate(folder, release.student_notebook.name)
     assert blank.returncode == 1
     assert "q1: FAILS" in blank.stdout and "placeholder" in blank.stdout
+    assert blank.stderr == "", blank.stderr  # no kernel warnings (unencrypted TCP) on a run
 
     # A finished notebook whose q3 answer is wrong: only q3 is reported.
     wrong_q3 = next(iter(VARIANTS["q3"]["wrong"].values()))
@@ -76,3 +78,46 @@ def test_validate_says_what_the_grader_says_about_a_file_that_is_not_a_notebook(
         assert result.returncode == 1 and problem, (result.stdout, problem)
         assert problem in result.stdout, (result.stdout, problem)
         assert "nbformat" not in result.stdout and "Traceback" not in result.stdout
+
+
+def test_a_failing_check_in_the_notebook_shows_its_message_and_none_of_the_tests_source(
+        releases, tmp_path):
+    """What the student sees under a failing `grader.check("q3")` cell: the check's message,
+    not otter's "Error at line N in test q3:" and the test's line that raised."""
+    from nbclient import NotebookClient
+
+    from autograder.kit.validate import _kernel_config
+
+    release = releases["01-tensors"]
+    wrong_q3 = next(iter(VARIANTS["q3"]["wrong"].values()))
+    done = notebook_with_answer(release.solution, "q3", wrong_q3, tmp_path / "done.ipynb")
+    nb = nbformat.read(done, as_version=4)
+    public_tests = json.loads(release.student_notebook.read_text())["metadata"]["otter"]["tests"]
+    nb.metadata["otter"]["tests"] = public_tests
+    nb.cells = [c for c in nb.cells if "grader.export" not in c.source]
+    NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}},
+                   config=_kernel_config()).execute()
+    [check] = [c for c in nb.cells if c.source.strip() == 'grader.check("q3")']
+    shown = "\n".join(str(value) for output in check.outputs
+                      for value in [output.get("text", ""), *output.get("data", {}).values()])
+    assert "Test case failed" in shown and "`odds` has the wrong shape" in shown, shown
+    assert "Error at line" not in shown and "AssertionError" not in shown, shown
+    test_lines = {line.strip() for line in public_tests["q3"].splitlines()
+                  if len(line.strip()) > 12}
+    assert not [line for line in test_lines if line in shown], shown
+
+
+def test_validate_numbers_cells_as_jupyterlab_shows_them(releases, tmp_path):
+    """A cell's number is the one the student sees: from 1, over every cell, whatever validate
+    leaves out (the export cell, before this one)."""
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    nb = json.loads(release.student_notebook.read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                        "execution_count": None, "source": "# last\nraise ValueError('boom')"})
+    (folder / "raises.ipynb").write_text(json.dumps(nb))
+    result = _run_validate(folder, "raises.ipynb")
+    assert f"error in cell {len(nb['cells'])} ('# last'): ValueError: boom" in result.stdout, \
+        result.stdout

@@ -18,6 +18,7 @@ import nbformat
 import yaml
 
 from autograder.errors import ReleaseError
+from autograder.kit.notebook_file import cell_label
 
 # The configuration otter-grader 7.0.0 reads (otter/assign/assignment.py, question_config.py,
 # tests_manager.py); a key outside these does nothing there.
@@ -235,19 +236,20 @@ def read_instructor_notebook(path: Path) -> InstructorNotebook:
     in_tests = False
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and cell.get("outputs"):
-            raise ReleaseError(path, f"cell {index} is stored with outputs; clear outputs before "
-                               "committing (Kernel > Restart & Clear Output)", question=question)
+            raise ReleaseError(path, f"{cell_label(index, raw_source(cell))} is stored with "
+                               "outputs; clear outputs before committing (Kernel > Restart "
+                               "Kernel and Clear Outputs of All Cells)", question=question)
         block = marker(cell)
         if block == "# BEGIN QUESTION":
             if question is not None:
                 raise ReleaseError(path, "a question starts before the previous one ended "
                                    "(missing # END QUESTION)", question=question)
-            what = f"BEGIN QUESTION (cell {index})"
+            what = f"BEGIN QUESTION ({cell_label(index)})"
             qconfig = load_yaml(path, *config_body(cell), what)
             check_keys(path, qconfig, QUESTION_KEYS, what)
             question = str(qconfig.get("name") or "")
             if not question:
-                raise ReleaseError(path, f"BEGIN QUESTION in cell {index} has no name")
+                raise ReleaseError(path, f"BEGIN QUESTION in {cell_label(index)} has no name")
             if question in seen:
                 raise ReleaseError(path, "the question name is used twice", question=question)
             seen.add(question)
@@ -258,7 +260,8 @@ def read_instructor_notebook(path: Path) -> InstructorNotebook:
             in_tests = False
         elif block == "# END QUESTION":
             if question is None:
-                raise ReleaseError(path, f"# END QUESTION in cell {index} has no BEGIN QUESTION")
+                raise ReleaseError(path, f"# END QUESTION in {cell_label(index)} has no BEGIN "
+                                   "QUESTION")
             _check_question_tests(path, question, tests)
             questions.append(QuestionSpec(name=question, tests=tuple(tests)))
             question = None

@@ -52,11 +52,14 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 # Shipped to students and into bundles so tests can `from autograder.kit.checks import ...`.
 SHIPPED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/probes.py",
                    "kit/regular_files.py", "kit/notebook_file.py", "kit/validate.py")
-# Said above the export cell (otter's export_cell.instructions).
+# Said above the export cell, in place of otter's text (about images and PDFs, which our
+# export makes none of): menu names as JupyterLab 4 and Colab show them.
+SUBMISSION_HEADING = "## Submission"
 EXPORT_INSTRUCTIONS = (
-    "Save the notebook first (File > Save): the cell below zips the notebook that is open, as "
-    "it is saved. **On Colab** it cannot zip (otter's export does not run there): download the "
-    "notebook instead (File > Download > Download .ipynb) and submit that `.ipynb`.")
+    "Save the notebook first (*File > Save Notebook*): the cell below zips the notebook that "
+    "is open, as it is saved. **On Colab** it cannot zip (otter's export does not run there): "
+    "download the notebook instead (*File > Download > Download .ipynb*) and submit that "
+    "`.ipynb`.")
 # Fixed timestamp for zip entries so building twice gives the same bytes.
 ZIP_EPOCH = (2020, 1, 1, 0, 0, 0)
 
@@ -132,6 +135,17 @@ def _normalise_notebook(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def _with_our_submission_text(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Our instructions alone above the export cell, and no empty cell after it (otter ends
+    the notebook with one)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and raw_source(cell).startswith(SUBMISSION_HEADING):
+            cell.source = f"{SUBMISSION_HEADING}\n\n{EXPORT_INSTRUCTIONS}"
+    while nb.cells and not raw_source(nb.cells[-1]).strip():
+        nb.cells.pop()
+    return nb
+
+
 def _answer_cells(nb: nbformat.NotebookNode) -> dict[str, list[str]]:
     """Question -> ids of its answer cells (those before its ``grader.check`` cell), so the
     grader can tell an instructor when a student deleted one."""
@@ -204,8 +218,9 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
     out = work / "out"
     _run_otter_assign(staged_nb, out, source)
 
-    student_nb_built = _normalise_notebook(nbformat.read(out / "student" / source.name, 4))
-    solution_nb = _normalise_notebook(nbformat.read(out / "autograder" / source.name, 4))
+    student_nb_built, solution_nb = (
+        _normalise_notebook(_with_our_submission_text(nbformat.read(built / source.name, 4)))
+        for built in (out / "student", out / "autograder"))
     public_tests = dict(student_nb_built.metadata["otter"]["tests"])
     code = [raw_source(c) for c in student_nb_built.cells if c.cell_type == "code"]
     helpers = [(PACKAGE_DIR / h).read_text(encoding="utf-8") for h in PACKED_HELPERS]

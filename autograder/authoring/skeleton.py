@@ -50,9 +50,9 @@ hidden: false
 """ # END TEST CONFIG
 def test_q1_shape(random_matrix):
     import torch
-    from autograder.kit.checks import assert_dtype, assert_shape, call
+    from autograder.kit.checks import assert_dtype, assert_shape, call_for_value
 
-    result = call("random_matrix(2, 3)", random_matrix, 2, 3)
+    result = call_for_value("random_matrix(2, 3)", random_matrix, 2, 3)
     assert_shape(result, (2, 3), name="random_matrix(2, 3)")
     assert_dtype(result, torch.float32, name="random_matrix(2, 3)")'''
 
@@ -62,13 +62,14 @@ hidden: true
 """ # END TEST CONFIG
 def test_q1_values(random_matrix):
     import torch
-    from autograder.kit.checks import assert_tensor, call, seeded
+    from autograder.kit.checks import assert_tensor, call_for_value, seeded
 
     for rows, cols in ((3, 4), (1, 5)):
         with seeded(42):  # the expected value is recomputed here, never pasted
             expected = torch.rand(rows, cols)
         shown = f"random_matrix({rows}, {cols})"
-        assert_tensor(call(shown, random_matrix, rows, cols), expected, name=shown, exact=True)'''
+        result = call_for_value(shown, random_matrix, rows, cols)
+        assert_tensor(result, expected, name=shown, exact=True)'''
 
 _CUDA_1 = '''""" # BEGIN TEST CONFIG
 points: 0
@@ -78,10 +79,10 @@ def test_q1_on_a_gpu(random_matrix):
     from autograder.kit.checks import skip_without_cuda
     if skip_without_cuda():  # reported as skipped without a GPU; worth 0 points either way
         return
-    from autograder.kit.checks import assert_device, call
+    from autograder.kit.checks import assert_device, call_for_value
 
     shown = 'random_matrix(2, 3, device="cuda")'
-    assert_device(call(shown, random_matrix, 2, 3, device="cuda"), "cuda", name=shown)'''
+    assert_device(call_for_value(shown, random_matrix, 2, 3, device="cuda"), "cuda", name=shown)'''
 
 
 def skeleton_notebook(name: str) -> nbformat.NotebookNode:

@@ -2,7 +2,10 @@
 constraints.txt (``pins``), and the one line that installs it, locally or on Colab.
 
 The packages are those the student notebook and its public tests import (``torch``,
-``sklearn``, ...), plus otter-grader (the checks) and JupyterLab (to open the notebook).
+``sklearn``, ...), plus otter-grader (the checks), JupyterLab (to open the notebook), and
+everything else that can change what the student's checks compute or print (the kernel and
+IPython, the dependencies a project computes with): all at the grader's versions, so a check
+passes or fails for the student as it does on the grader.
 Colab already has torch, NumPy and scikit-learn (with its own GPU build of torch); there the
 student installs only otter-grader, which the notebook's first cell does by itself.
 """
@@ -24,8 +27,13 @@ PROJECT_OF_MODULE = {
     "matplotlib": "matplotlib",
     "tqdm": "tqdm",
 }
-# Every student needs these, whatever the notebook imports.
-ALWAYS = ("otter-grader", "jupyterlab")
+# Every student needs these, whatever the notebook imports: the checks (otter-grader), the
+# kernel they run and print in (ipykernel, IPython, jupyter_client, which `validate` drives),
+# the notebook's reader (nbformat) and JupyterLab. Left unpinned, pip resolves them to
+# whatever is newest on the day.
+ALWAYS = ("otter-grader", "ipython", "ipykernel", "jupyter-client", "nbformat", "jupyterlab")
+# A project's dependencies that compute part of its results: pinned along with it.
+COMPUTES_WITH = {"scikit-learn": ("scipy", "joblib", "threadpoolctl")}
 # Modules that come with the release itself (the check helpers) or with otter.
 PROVIDED = {"autograder", "otter"}
 REQUIREMENTS_FILE = "requirements.txt"
@@ -80,7 +88,9 @@ def student_environment(sources: Iterable[str]) -> StudentEnvironment:
             f"the notebook imports {', '.join(unknown)}: add its project to "
             "PROJECT_OF_MODULE in autograder/authoring/student_env.py and its pin to "
             "constraints.txt")
-    projects = sorted({PROJECT_OF_MODULE[m] for m in modules} | set(ALWAYS))
+    imported = {PROJECT_OF_MODULE[m] for m in modules}
+    companions = {c for project in imported for c in COMPUTES_WITH.get(project, ())}
+    projects = sorted(imported | companions | set(ALWAYS))
     pins = suite_pins()
     missing = [p for p in projects if p not in pins]
     if missing:

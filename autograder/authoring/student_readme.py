@@ -39,7 +39,7 @@ nothing else needs uploading. To use a GPU: *Runtime > Change runtime type*.
   runs without an error and no cell takes more than a minute. Or let the computer check all
   of that, from this folder: `python -m autograder.kit.validate {notebook}` (or the `.zip` you
   are about to submit). It runs a copy in a temporary folder and writes nothing here.
-- **Export**: save the notebook (*File > Save*), then run the last cell
+- **Export**: save the notebook (*File > Save Notebook*), then run the last cell
   (`grader.export(...)`). It zips the notebook that is open, whatever its name
   (`{notebook.removesuffix(".ipynb")} (1).ipynb` too), into a `.zip` next to it. When it
   cannot tell which notebook is open (two copies here, no Jupyter), it stops and names them:

@@ -1,6 +1,7 @@
-"""The ``grader`` of a student notebook: otter's ``Notebook``, except that ``export`` zips the
-notebook that is open (not a file name fixed at release time), and on Colab, where otter
-refuses to export, says how to submit instead.
+"""The ``grader`` of a student notebook: otter's ``Notebook``, except that ``check`` shows what a
+failing check said and nothing of the test's source, ``export`` zips the notebook that is open
+(not a file name fixed at release time), and on Colab, where otter refuses to export, says how
+to submit instead.
 
 Packed into every student notebook with ``checks.py`` and unpacked by its first cell
 (``setup_cell``): it runs in the student's kernel only, so it may import otter and IPython.
@@ -8,8 +9,10 @@ Packed into every student notebook with ``checks.py`` and unpacked by its first 
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +27,19 @@ COLAB_SUBMIT = (
     "On Colab the notebook cannot be zipped here (otter's export does not run on Colab).\n"
     "Submit the notebook itself: File > Download > Download .ipynb, then hand in that .ipynb\n"
     "file where your course tells you to; the grader accepts it as it is.")
+
+
+# otter's text for a failing test case puts the line of the test that raised between its
+# header and the exception: "Error at line 22 in test q4:\n  <that line>\nAssertionError: ...".
+OTTER_SOURCE_LINE = re.compile(r"Error at line \d+ in test [^\n]*:\n[^\n]*\n")
+
+
+def without_test_source(message: str) -> str:
+    """A failing test case's message as the student should read it: what the check raised
+    (an ``AssertionError``'s text alone, any other exception with its type), without the
+    line of the test's source that otter quotes."""
+    message = OTTER_SOURCE_LINE.sub("", message, count=1)
+    return re.sub(r"^AssertionError: ", "", message, count=1, flags=re.M)
 
 
 class ExportRefused(Exception):
@@ -74,7 +90,7 @@ def find_open_notebook(assignment: str, folder: Path | None = None,
         return OpenNotebook(mine[0].relative_to(folder), f"the only {assignment} notebook here")
     if not mine:
         raise ExportRefused(f"no notebook of {assignment} is saved in {folder}: save this "
-                            "notebook there (File > Save), then run this cell again")
+                            "notebook there (File > Save Notebook), then run this cell again")
     names = " and ".join(repr(p.name) for p in mine)
     raise ExportRefused(
         f"cannot tell which notebook is open: {names} are both {assignment} notebooks in "
@@ -89,6 +105,16 @@ class NotebookGrader(otter.Notebook):
     def __init__(self, assignment: str, tests_dir: str) -> None:
         self.assignment = assignment
         super().__init__(nb_path=None, tests_dir=tests_dir)
+
+    def check(self, question: str, global_env: dict[str, Any] | None = None) -> Any:
+        if global_env is None:  # the caller's globals, as otter takes them one frame further up
+            caller = inspect.currentframe().f_back  # type: ignore[union-attr]
+            global_env = caller.f_globals  # type: ignore[union-attr]
+        result = super().check(question, global_env)
+        for case in result.test_case_results:
+            if not case.passed and case.message:
+                case.message = without_test_source(case.message)
+        return result
 
     def export(self, nb_path: str | None = None, *args: Any, **kwargs: Any) -> None:
         if type(self)._grading_mode:  # as otter's own export: never while grading

@@ -566,7 +566,11 @@ ul.messages .count { display: inline-block; min-width: 2.6em; color: var(--muted
   font-variant-numeric: tabular-nums; }
 ul.messages .msg { font: 12px ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
   white-space: pre-wrap; word-break: break-word; }
-table.class-table td.q { text-align: center; font-variant-numeric: tabular-nums; min-width: 34px; }
+table.class-table td.q { text-align: center; font-variant-numeric: tabular-nums; min-width: 30px; }
+/* A 20-question class table fits a 1280-px screen: narrow cells, and a long submission name
+   (as an LMS names downloads) wraps instead of widening the table. */
+table.class-table th, table.class-table td { padding: 4px 5px; }
+table.class-table td:first-child { overflow-wrap: anywhere; min-width: 10em; }
 td.q.full { background: var(--full); } td.q.partial { background: var(--partial); }
 td.q.zero { background: var(--zero); }
 td.q.na, td.q.unscored { background: var(--na); color: var(--muted); }

@@ -44,6 +44,7 @@ __all__ = [
     "assert_tensor",
     "assert_value",
     "call",
+    "call_for_value",
     "cuda_available",
     "from_fresh_process",
     "device_type",
@@ -481,7 +482,7 @@ def call(code: str, function: Any, /, *args: Any, **kwargs: Any) -> Any:
     kernel (real functions) and in the judge (handles): both raise an exception of the type
     the student's code raised.
     """
-    shown = code if "`" in code else f"`{code}`"
+    shown = _shown_call(code)
     if not callable(function):
         called = code.strip("`").split("(", 1)[0].strip()
         raise AssertionError(f"`{called}` should be a function -- got: "
@@ -497,6 +498,24 @@ def call(code: str, function: Any, /, *args: Any, **kwargs: Any) -> Any:
                 f"{shown} needs a CUDA GPU, and this machine has none ({type_name(error)}: "
                 f"{message}); use the GPU only when torch.cuda.is_available()") from None
         raise AssertionError(f"{shown} raised {type_name(error)}: {message}") from None
+
+
+def _shown_call(code: str) -> str:
+    """``code`` as ``call`` shows it: as code, unless it holds backticks itself."""
+    return code if "`" in code else f"`{code}`"
+
+
+def call_for_value(code: str, function: Any, /, *args: Any, **kwargs: Any) -> Any:
+    """``call`` for student code that must return something: a function that returns
+    ``None`` fails the check with the likely cause, not a type error about ``None`` later::
+
+        result = call_for_value("fix_batch(t)", fix_batch, t)
+        # `fix_batch(t)` returned None -- did you forget `return`?
+    """
+    result = call(code, function, *args, **kwargs)
+    if result is None:
+        raise AssertionError(f"{_shown_call(code)} returned None -- did you forget `return`?")
+    return result
 
 
 def in_student_process(function: Callable[..., Any]) -> Callable[..., Any]:

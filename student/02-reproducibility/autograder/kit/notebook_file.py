@@ -19,6 +19,14 @@ MAX_NOTEBOOK_BYTES = 64 * 1024 * 1024
 MAX_ZIP_ENTRIES = 10_000  # an export holds a notebook and a log; a central directory costs memory
 
 
+def cell_label(index: int, source: str = "") -> str:
+    """How a message names the cell at ``index`` (from 0) of a notebook's cells: by the number
+    a person sees, counted from 1 over all cells (markdown and raw too) in the notebook's
+    order, as JupyterLab shows them, and by its first line when ``source`` is given."""
+    first = next((line.strip() for line in source.splitlines() if line.strip()), "")
+    return f"cell {index + 1} ({first[:60]!r})" if first else f"cell {index + 1}"
+
+
 def read_notebook_file(path: Path) -> dict[str, Any]:
     """The notebook JSON in ``path``, a format-4 notebook with a list of cells, or
     ``ValueError`` saying what the file is instead (``OSError`` where it cannot be read)."""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.kit.notebook_file import read_notebook_file
+from autograder.kit.notebook_file import cell_label, read_notebook_file
 
 MARKER = "AUTOGRADER-VALIDATE "
 RELEASE_INFO = Path(__file__).resolve().parent / "release.json"
@@ -107,13 +107,16 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
     if problems:
         return ValidationReport(str(path), problems=tuple(problems))
 
-    nb.cells = [c for c in nb.cells if not (c.cell_type == "code" and _is_export_cell(c.source))]
+    # Cells keep the numbers the student sees in the file, export cells taken out or not.
+    numbers = [i for i, c in enumerate(nb.cells)
+               if not (c.cell_type == "code" and _is_export_cell(c.source))]
+    nb.cells = [nb.cells[i] for i in numbers]
     nb.cells.append(nbformat.v4.new_code_cell(_check_cell(questions)))
     with tempfile.TemporaryDirectory(prefix="validate-") as folder:
         # The notebook alone, as on the grader: its first cell brings what the checks need.
         nbformat.write(nb, Path(folder) / (path.stem + ".ipynb"))
         problems += _execute(nb, Path(folder), cell_timeout)
-    return _report(path, nb, problems, began)
+    return _report(path, nb, numbers, problems, began)
 
 
 def _execute(nb: Any, folder: Path, cell_timeout: float) -> list[str]:
@@ -125,7 +128,8 @@ def _execute(nb: Any, folder: Path, cell_timeout: float) -> list[str]:
     env_backup = os.environ.get("CUDA_VISIBLE_DEVICES")
     os.environ["CUDA_VISIBLE_DEVICES"] = ""  # run on the CPU, as the grader will
     client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
-                            allow_errors=True, resources={"metadata": {"path": str(folder)}})
+                            allow_errors=True, resources={"metadata": {"path": str(folder)}},
+                            config=_kernel_config())
     try:
         client.execute()
     except CellTimeoutError:
@@ -141,13 +145,27 @@ def _execute(nb: Any, folder: Path, cell_timeout: float) -> list[str]:
     return problems
 
 
-def _report(path: Path, nb: Any, problems: list[str], began: float) -> ValidationReport:
+def _kernel_config() -> Any:
+    """The kernel's channels encrypted (CurveZMQ) where pyzmq can: over plain TCP, ipykernel
+    prints a warning about it on every run, which the student can do nothing about."""
+    import zmq
+    from traitlets.config import Config
+
+    config = Config()
+    if zmq.has("curve"):  # "auto": encrypted when the kernel says it supports it (ipykernel)
+        config.KernelManager.transport_encryption = "auto"
+    return config
+
+
+def _report(path: Path, nb: Any, numbers: list[int], problems: list[str],
+            began: float) -> ValidationReport:
+    """``numbers``: each cell's index in the student's file (the last cell, the checks, is
+    ours)."""
     cell_errors, checks = [], []
-    for index, cell in enumerate(nb.cells[:-1]):
+    for index, cell in zip(numbers, nb.cells[:-1], strict=True):
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                first = cell.source.strip().splitlines()[0][:60] if cell.source.strip() else ""
-                cell_errors.append(f"cell {index} ({first!r}): {output.get('ename')}: "
+                cell_errors.append(f"{cell_label(index, cell.source)}: {output.get('ename')}: "
                                    f"{output.get('evalue')}")
     for output in nb.cells[-1].get("outputs", []):
         text = output.get("text", "")
