@@ -867,6 +867,14 @@ joined = torch.vstack((x, y)).flatten()
     },
     "q19": {
         "wrong": {
+            "v changed in place (unsqueeze_)": """
+torch.manual_seed(0)
+inputs = torch.rand(4, 2)
+weights = torch.rand(2, 3)
+v = torch.tensor([1.0, 2.0])
+outputs = torch.mm(inputs, weights)
+v_out = torch.mm(v.unsqueeze_(0), weights)
+""",
             "v as a vector (shape (3,))": """
 torch.manual_seed(0)
 inputs = torch.rand(4, 2)

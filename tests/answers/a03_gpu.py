@@ -4,6 +4,14 @@ answers (must earn full points), per question. Each entry replaces the question'
 VARIANTS = {
     "q1": {
         "wrong": {
+            "MPS when it is built, not when it is available": '''
+def get_device():
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if torch.backends.mps.is_built():
+        return torch.device("mps")
+    return torch.device("cpu")
+''',
             "returns strings, not torch.device": '''
 def get_device():
     if torch.cuda.is_available():
@@ -96,6 +104,10 @@ def to_device(t, device):
     },
     "q3": {
         "wrong": {
+            "moves the model without its weights (to_empty)": '''
+def move_model(model, device):
+    return model.to_empty(device=device)
+''',
             "forgot to return the model": '''
 def move_model(model, device):
     model.to(device)

@@ -877,10 +877,11 @@ def _simulated_machine(options: dict[str, Any], record: list[Any]) -> Iterator[N
     from unittest import mock
 
     cuda, mps = options["cuda"], options["mps"]
+    built = mps or bool(options.get("mps_built"))
     with contextlib.ExitStack() as stack:
         stack.enter_context(mock.patch("torch.cuda.is_available", return_value=cuda))
         stack.enter_context(mock.patch("torch.backends.mps.is_available", return_value=mps))
-        stack.enter_context(mock.patch("torch.backends.mps.is_built", return_value=mps))
+        stack.enter_context(mock.patch("torch.backends.mps.is_built", return_value=built))
         if options.get("cuda_moves"):
             stack.enter_context(_simulated_gpu())
         yield
@@ -1042,16 +1043,19 @@ def applied_instruments(specs: list[tuple[str, dict[str, Any]]]) -> Iterator[lis
         yield records
 
 
-def simulated_machine(*, cuda: bool, mps: bool = False, cuda_moves: bool = False
-                      ) -> contextlib.AbstractContextManager[Any]:
+def simulated_machine(*, cuda: bool, mps: bool = False, cuda_moves: bool = False,
+                      mps_built: bool = False) -> contextlib.AbstractContextManager[Any]:
     """Student code called inside sees ``torch.cuda.is_available()`` (and MPS's
-    ``is_available``/``is_built``) answer as given. With ``cuda_moves``, moving a tensor or a
+    ``is_available``/``is_built``) answer as given; ``mps_built``: PyTorch was built with MPS
+    (``is_built()`` is true) but the machine has no usable Apple GPU (a Mac without one, an
+    older macOS). With ``cuda_moves``, moving a tensor or a
     model to ``"cuda"`` works without a GPU: it ends on the ``meta`` device (values dropped),
     which student code sees as ``cuda:0`` (so does a ``meta`` tensor a check passes in), and
     ``torch.load(..., map_location=<cuda>)`` loads onto the CPU; so after the call, what
     was moved to the GPU is on ``meta`` and what was not is still on the CPU."""
     return _instrument("simulated_machine", {"cuda": bool(cuda), "mps": bool(mps),
-                                             "cuda_moves": bool(cuda_moves)})
+                                             "cuda_moves": bool(cuda_moves),
+                                             "mps_built": bool(mps_built)})
 
 
 def recorded_calls(*names: str, replace: bool = False) -> contextlib.AbstractContextManager[Any]:
