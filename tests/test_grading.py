@@ -419,3 +419,20 @@ def test_a_slot_folder_others_can_write_to_is_refused_with_a_message(tmp_path, m
     planted.chmod(0o700)
     with grade._slots(2) as slots, grade._slots(1) as more:
         assert (slots, more) == ([0, 1], [2])  # held slots are not handed out twice
+
+
+def test_a_cell_is_named_by_the_number_a_person_sees(tensors_release, tmp_path):
+    """The grader names a failing cell as JupyterLab numbers it (from 1, over every cell,
+    markdown included) with its first line, as validate and release do; not by its place
+    among the code cells."""
+    from conftest import answer_cell_index
+
+    path = notebook_with_answer(tensors_release.solution, "q2",
+                                "# my q2 answer\nraise ValueError('boom')", tmp_path / "nb.ipynb")
+    nb = json.loads(path.read_text())
+    index = answer_cell_index(nb, "q2")
+    code_index = sum(1 for c in nb["cells"][:index] if c["cell_type"] == "code")
+    assert code_index != index  # markdown cells before it: the two numberings differ
+    [result] = grade_submissions(tensors_release.bundle, [path], workers=1)
+    assert f"cell {index + 1} ('# my q2 answer') raised ValueError: boom" in result.message, \
+        result.message

@@ -128,7 +128,8 @@ class Worker:
         cells = [None if is_otter_cell(c) else c for c in submission.cells]
         plan = checkpoints(submission, [q.name for q in bundle.questions], bundle.answer_cells)
         job = Job(cells=cells, checkpoints=plan, box=box, limits=limits, slot=self.slot,
-                  seed=seed, fresh_box=fresh_box)
+                  seed=seed, fresh_box=fresh_box,
+                  cell_positions=list(submission.cell_positions))
         ours, theirs = socket.socketpair()
         try:
             try:

@@ -7,10 +7,11 @@ importing torch; the worker (``sandbox``) runs them.
 from __future__ import annotations
 
 import os
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from autograder.grading import isolation
+from autograder.kit.notebook_file import cell_label
 
 #: The fresh process's first checkpoint, before its first cell (not a question's).
 FRESH_START = "(start)"
@@ -44,6 +45,8 @@ class Job:
     limits: Limits
     slot: int  # machine-wide unique while running: picks the sandbox uid
     seed: int = 0
+    # Each cell's place among all the notebook's cells (from 0), for messages; [] when unknown.
+    cell_positions: list[int] = field(default_factory=list)
     # An empty folder for a second, fresh student's process (tests that rerun student code
     # apart from the process that ran the notebook: ``checks.from_fresh_process``), or "".
     fresh_box: str = ""
@@ -71,6 +74,11 @@ class Job:
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def cell_label(self, index: int, source: str = "") -> str:
+        """How messages name the code cell at ``index`` of ``cells``."""
+        position = self.cell_positions[index] if index < len(self.cell_positions) else index
+        return cell_label(position, source)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:

@@ -28,7 +28,7 @@ import sys
 import tempfile
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -582,8 +582,10 @@ class NotebookProgress:
 
     def __init__(self, channel: socket.socket, cells: list[str | None],
                  checkpoints: list[tuple[int, str]], deadlines: Deadlines, *,
-                 cell_seconds: float, submission_seconds: float) -> None:
+                 cell_seconds: float, submission_seconds: float,
+                 cell_label: Callable[[int], str] = lambda index: f"cell {index}") -> None:
         self.channel = channel
+        self.cell_label = cell_label
         self.deadlines = deadlines
         self.cell_seconds = cell_seconds
         self.submission_seconds = submission_seconds
@@ -599,10 +601,11 @@ class NotebookProgress:
             if deadline >= self.deadlines.submission:
                 raise StudentTimedOut(f"the submission ran longer than "
                                       f"{self.submission_seconds:g} s") from None
-            raise StudentTimedOut(f"cell {self.current} ran longer than "
+            raise StudentTimedOut(f"{self.cell_label(self.current or 0)} ran longer than "
                                   f"{self.cell_seconds:g} s (infinite loop?)") from None
         except wire.ChannelClosed:
-            where = f" (during cell {self.current})" if self.current is not None else ""
+            where = f" (during {self.cell_label(self.current)})" if self.current is not None \
+                else ""
             raise StudentGone(f"the submission's process ended before grading "
                               f"finished{where}") from None
         except wire.WireError as error:
@@ -671,11 +674,13 @@ class FreshProcess:
 
     def __init__(self, channel: socket.socket, cells: list[str | None],
                  checkpoints: list[tuple[int, str]], deadlines: Deadlines, *,
-                 cell_seconds: float, submission_seconds: float) -> None:
+                 cell_seconds: float, submission_seconds: float,
+                 cell_label: Callable[[int], str]) -> None:
         self.order = [FRESH_START, *(question for _, question in checkpoints)]
         self.progress = NotebookProgress(channel, cells, [(0, FRESH_START), *checkpoints],
                                          deadlines, cell_seconds=cell_seconds,
-                                         submission_seconds=submission_seconds)
+                                         submission_seconds=submission_seconds,
+                                         cell_label=cell_label)
         self.session = FreshSession(channel, deadlines)
         self.at: str | None = None  # the checkpoint it waits at
         self.serves = ""  # the question it answered for
@@ -715,7 +720,9 @@ class FreshProcess:
 def converse(channel: socket.socket, cells: list[str | None],
              checkpoints: list[tuple[int, str]], tests: dict[str, QuestionTests], *,
              cell_seconds: float, submission_seconds: float,
-             fresh_channel: socket.socket | None = None) -> dict[str, Any]:
+             fresh_channel: socket.socket | None = None,
+             cell_label: Callable[[int], str] = lambda index: f"cell {index}"
+             ) -> dict[str, Any]:
     """Follow the student's process through its cells and judge each question at its
     checkpoint. Returns the result for the grader; never raises for the student's doing."""
     start = time.monotonic()
@@ -724,10 +731,12 @@ def converse(channel: socket.socket, cells: list[str | None],
     if fresh_channel is not None:
         session.fresh = FreshProcess(fresh_channel, cells, checkpoints, deadlines,
                                      cell_seconds=cell_seconds,
-                                     submission_seconds=submission_seconds)
+                                     submission_seconds=submission_seconds,
+                                     cell_label=cell_label)
     checks.STUDENT_SESSION = session
     progress = NotebookProgress(channel, cells, checkpoints, deadlines,
-                                cell_seconds=cell_seconds, submission_seconds=submission_seconds)
+                                cell_seconds=cell_seconds, submission_seconds=submission_seconds,
+                                cell_label=cell_label)
     questions: list[dict[str, Any]] = []
     timing: dict[str, Any] = {}
     result: dict[str, Any] = {"questions": questions, "timing": timing, "log": "",
@@ -774,7 +783,7 @@ def serve(job: Any, channel: socket.socket, grader: socket.socket, students: lis
         result = converse(channel, job.cells, job.checkpoints, tests,
                           cell_seconds=job.limits.cell_seconds,
                           submission_seconds=job.limits.submission_seconds,
-                          fresh_channel=fresh_channel)
+                          fresh_channel=fresh_channel, cell_label=job.cell_label)
     except MemoryError:
         # Its own cap: what this submission's tests or replies took ends this row only.
         result = {"status": "crashed", "questions": [],

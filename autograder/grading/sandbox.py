@@ -494,7 +494,8 @@ def _student_child(job: Job, channel_fd: int, report_fd: int, shell: Any,
         numpy.random.seed(job.seed)
         torch.manual_seed(job.seed)
         plan = runner.Plan(cells=job.cells, checkpoints=job.checkpoints,
-                           max_output_bytes=job.limits.max_output_bytes)
+                           max_output_bytes=job.limits.max_output_bytes,
+                           cell_positions=job.cell_positions)
         runner.serve(shell, channel, plan, notes)
     except BaseException:  # noqa: BLE001 - the judge sees the channel close
         pass

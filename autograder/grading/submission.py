@@ -26,6 +26,9 @@ class Submission:
     path: Path
     cells: tuple[str, ...] = ()  # code cells' source, in order
     cell_ids: tuple[str | None, ...] = ()  # their notebook cell ids (None where absent)
+    # Their places among all the notebook's cells (from 0): messages name a cell by the
+    # number a person sees (``kit.notebook_file.cell_label``).
+    cell_positions: tuple[int, ...] = ()
     problem: str = ""  # why it cannot be graded; empty when it can
     notes: tuple[str, ...] = field(default=())  # graded anyway, but the instructor should know
     name: str = ""  # its gradebook name, unique within a batch; the stem where not given
@@ -151,6 +154,7 @@ def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
         nb = read_notebook_file(path)
         cells = [c for c in nb["cells"] if isinstance(c, dict)]
         code_cells = [c for c in cells if c.get("cell_type") == "code"]
+        positions = tuple(i for i, c in enumerate(cells) if c.get("cell_type") == "code")
         code = tuple(_source(c) for c in code_cells)
         code_ids = tuple(c.get("id") if isinstance(c.get("id"), str) else None
                          for c in code_cells)
@@ -180,7 +184,8 @@ def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
     for question, answer_ids in bundle.answer_cells.items():
         if answer_ids and not any(i in ids for i in answer_ids):
             notes.append(f"{question}: the answer cell is missing (deleted or replaced?)")
-    return Submission(stem=stem, path=path, cells=code, cell_ids=code_ids, notes=tuple(notes))
+    return Submission(stem=stem, path=path, cells=code, cell_ids=code_ids,
+                      cell_positions=positions, notes=tuple(notes))
 
 
 def is_otter_cell(source: str) -> bool:

@@ -14,7 +14,7 @@ import pickle
 import socket
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ import torch
 
 from autograder.grading import wire
 from autograder.kit import checks
+from autograder.kit.notebook_file import cell_label
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Plan:
     cells: list[str | None]  # None: otter's own cells (init, check, export), not run
     checkpoints: list[tuple[int, str]]  # (cell index, question): judged before that cell
     max_output_bytes: int
+    cell_positions: list[int] = field(default_factory=list)  # each cell's place in the file
 
 
 class CappedText:
@@ -139,8 +141,9 @@ class Runner:
                 result = self.shell.run_cell(source, store_history=True)
             error = result.error_before_exec or result.error_in_exec
             if error is not None:
-                first = source.strip().splitlines()[0][:60] if source.strip() else ""
-                errors.append(f"cell {index} ({first!r}) raised {type(error).__name__}: "
+                positions = self.plan.cell_positions
+                where = cell_label(positions[index] if index < len(positions) else index, source)
+                errors.append(f"{where} raised {type(error).__name__}: "
                               f"{str(error)[:300]}")
         for _, question in pending:
             self.checkpoint(question)
