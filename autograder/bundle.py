@@ -72,8 +72,7 @@ class Bundle:
     @property
     def warm_modules(self) -> tuple[str, ...]:
         """Modules worth importing once in a grading worker, before its first submission: the
-        packages the tests import (``sklearn.datasets``), and torch's compiler front end where
-        tests build optimizers (creating any optimizer imports it: seconds, cold)."""
+        packages the tests import (``sklearn.datasets``)."""
         names: set[str] = set()
         for question in self.questions:
             tree = ast.parse(question.module)
@@ -82,11 +81,8 @@ class Bundle:
                     names.update(alias.name for alias in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     names.add(node.module)
-            if "torch.optim." in question.module:
-                names.add("torch._dynamo")
         return tuple(sorted(n for n in names if n.split(".")[0] not in sys.stdlib_module_names
-                            and n.split(".")[0] not in ("autograder", "torch", "numpy")
-                            or n == "torch._dynamo"))
+                            and n.split(".")[0] not in ("autograder", "torch", "numpy")))
 
 
 def _natural_key(name: str) -> list[Any]:

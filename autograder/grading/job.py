@@ -1,7 +1,7 @@
 """What the grader asks a worker to run: one submission's job and its limits.
 
-The standard library only, like ``framing``: the grader's own process builds jobs without
-importing torch; the worker (``sandbox``) runs them.
+No torch, like ``framing`` (it imports only the standard library and modules that do): the
+grader's own process builds jobs without importing torch; the worker (``sandbox``) runs them.
 """
 
 from __future__ import annotations

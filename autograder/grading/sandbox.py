@@ -42,7 +42,8 @@ PR_SET_CHILD_SUBREAPER = 36
 
 # Modules a course's notebooks and tests may use that cost seconds to import, warmed by a
 # worker that serves any bundle (``Bundle.warm_modules`` picks an assignment's own).
-OPTIONAL_WARM_MODULES = ("torch._dynamo", "sklearn.datasets", "sklearn.model_selection")
+# (torch's compiler front end comes with the warm-up cell below: a module's forward imports it.)
+OPTIONAL_WARM_MODULES = ("sklearn.datasets", "sklearn.model_selection")
 
 
 # What the student's process keeps of the grader's environment: the language, the time zone,
