@@ -14,7 +14,7 @@ import json
 import re
 import sys
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,10 @@ class Bundle:
     assignment: str
     questions: tuple[QuestionTests, ...]
     answer_cells: dict[str, list[str]]  # question -> ids of its answer cells in the release
+    # question -> the id of its grader.check cell in the release, and the ids of all the
+    # release's code cells in order: a question is judged before any of them from its check on
+    check_cells: dict[str, str] = field(default_factory=dict)
+    code_cells: tuple[str, ...] = ()
 
     def judge_message(self) -> dict[str, Any]:
         """What the judge receives: every question's test source and its checks' names."""
@@ -173,4 +177,6 @@ def load_bundle(path: Path) -> Bundle:
     questions = tuple(parse_test_file(name, tests[name])
                       for name in sorted(tests, key=_natural_key))
     return Bundle(path=path, digest=digest.hexdigest(), assignment=assignment, questions=questions,
-                  answer_cells=manifest.get("answer_cells", {}))
+                  answer_cells=manifest.get("answer_cells", {}),
+                  check_cells=manifest.get("check_cells", {}),
+                  code_cells=tuple(manifest.get("code_cells", ())))

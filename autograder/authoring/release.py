@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import nbformat
 import yaml
@@ -146,17 +146,18 @@ def _with_our_submission_text(nb: nbformat.NotebookNode) -> nbformat.NotebookNod
     return nb
 
 
-def _answer_cells(nb: nbformat.NotebookNode) -> dict[str, list[str]]:
-    """Question -> ids of its answer cells (those before its ``grader.check`` cell), so the
-    grader can tell an instructor when a student deleted one."""
-    found: dict[str, list[str]] = {}
+def _question_cells(nb: nbformat.NotebookNode) -> dict[str, dict[str, Any]]:
+    """Question -> the ids of its answer cells (those before its ``grader.check`` cell) and of
+    its check cell: the grader judges a question at the release's check cell, whatever the
+    student's copy says there, and tells an instructor when a student deleted an answer."""
+    found: dict[str, dict[str, Any]] = {}
     pending: list[str] = []
     for cell in nb.cells:
         if "otter_answer_cell" in cell.get("metadata", {}).get("tags", []):
             pending.append(cell["id"])
         match = re.match(r'\s*grader\.check\(["\'](\w+)["\']\)', raw_source(cell))
         if cell.cell_type == "code" and match:
-            found[match.group(1)] = pending
+            found[match.group(1)] = {"answers": pending, "check": cell["id"]}
             pending = []
     return found
 
@@ -239,9 +240,13 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
     from autograder.authoring.bundle_files import bundle_entries  # the bundle's entry point is ours
 
     entries.update(bundle_entries())
-    entries[MANIFEST] = json.dumps({"assignment": name,
-                                    "answer_cells": _answer_cells(student_nb_built)},
-                                   indent=1, sort_keys=True).encode()
+    cells = _question_cells(student_nb_built)
+    entries[MANIFEST] = json.dumps(
+        {"assignment": name,
+         "answer_cells": {q: c["answers"] for q, c in cells.items()},
+         "check_cells": {q: c["check"] for q, c in cells.items()},
+         "code_cells": [c.id for c in student_nb_built.cells if c.cell_type == "code"]},
+        indent=1, sort_keys=True).encode()
     dist_dir, student_dir = stage / "dist", stage / "student"
     dist_dir.mkdir()
     bundle, solution = dist_dir / "autograder.zip", dist_dir / "solution.ipynb"

@@ -126,7 +126,7 @@ class Worker:
         fresh_box = tempfile.mkdtemp(prefix=f"w{self.slot}-fresh-", dir=self.scratch_root) \
             if bundle.fresh_process else ""
         cells = [None if is_otter_cell(c) else c for c in submission.cells]
-        plan = checkpoints(submission, [q.name for q in bundle.questions], bundle.answer_cells)
+        plan = checkpoints(submission, bundle)
         job = Job(cells=cells, checkpoints=plan, box=box, limits=limits, slot=self.slot,
                   seed=seed, fresh_box=fresh_box,
                   cell_positions=list(submission.cell_positions))

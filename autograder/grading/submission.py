@@ -184,8 +184,14 @@ def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
     for question, answer_ids in bundle.answer_cells.items():
         if answer_ids and not any(i in ids for i in answer_ids):
             notes.append(f"{question}: the answer cell is missing (deleted or replaced?)")
-    return Submission(stem=stem, path=path, cells=code, cell_ids=code_ids,
-                      cell_positions=positions, notes=tuple(notes))
+    submission = Submission(stem=stem, path=path, cells=code, cell_ids=code_ids,
+                            cell_positions=positions, notes=tuple(notes))
+    if bundle.code_cells and not carries_release_ids(submission, bundle):
+        submission = replace(submission, notes=(*submission.notes, (
+            "the notebook's cells carry none of the release's cell ids (re-created, or saved "
+            "as an older notebook format?): each question was judged at the notebook's own "
+            "grader.check cell for it")))
+    return submission
 
 
 def is_otter_cell(source: str) -> bool:
@@ -202,24 +208,35 @@ def is_otter_cell(source: str) -> bool:
 _CHECK_CALL = re.compile(r"""^grader\.check\(\s*(['"])(?P<question>[^'"]+)\1\s*\)$""")
 
 
-def checkpoints(submission: Submission, questions: list[str],
-                answer_cells: dict[str, list[str]]) -> list[tuple[int, str]]:
-    """Where each question is judged: before the notebook's own ``grader.check("qN")`` cell;
-    where the student deleted it, after the question's last answer cell; else at the end.
-    Ordered as the notebook runs."""
-    check_cells: dict[str, int] = {}
-    for index, source in enumerate(submission.cells):
-        for line in source.splitlines():
-            match = _CHECK_CALL.match(line.strip())
-            if match and is_otter_cell(source):
-                check_cells.setdefault(match["question"], index)
-    where = {}
-    for question in questions:
-        if question in check_cells:
-            where[question] = check_cells[question]
-            continue
-        ids = set(answer_cells.get(question, []))
-        found = [i for i, cell_id in enumerate(submission.cell_ids) if cell_id in ids]
-        where[question] = max(found) + 1 if found else len(submission.cells)
-    order = {q: n for n, q in enumerate(questions)}
-    return sorted(((i, q) for q, i in where.items()), key=lambda p: (p[0], order[p[1]]))
+def carries_release_ids(submission: Submission, bundle: Bundle) -> bool:
+    """Whether the notebook keeps the cell ids the release gave its code cells (editors keep
+    them; a notebook re-created or saved as nbformat 4.4 loses them)."""
+    return not set(bundle.code_cells).isdisjoint(submission.cell_ids)
+
+
+def checkpoints(submission: Submission, bundle: Bundle) -> list[tuple[int, str]]:
+    """Where each question is judged: before the first of the release's code cells, found by
+    the ids the release gave them, from the question's check cell on. So a renamed, added or
+    moved ``grader.check`` line changes nothing, and no code the release placed after a check
+    runs before that question is judged; cells the student added run where she put them.
+    Where none of those cells is left, at the end. A notebook without the release's ids is
+    judged at its own ``grader.check("qN")`` cells (its row says so). Ordered as it runs."""
+    questions = [q.name for q in bundle.questions]
+    where: dict[str, int] = {}
+    if carries_release_ids(submission, bundle):
+        order = {cell_id: n for n, cell_id in enumerate(bundle.code_cells)}
+        for question in questions:
+            start = order.get(bundle.check_cells.get(question, ""), len(order))
+            found = [i for i, cell_id in enumerate(submission.cell_ids)
+                     if cell_id is not None and order.get(cell_id, -1) >= start]
+            where[question] = min(found, default=len(submission.cells))
+    else:
+        for index, source in enumerate(submission.cells):
+            for line in source.splitlines():
+                match = _CHECK_CALL.match(line.strip())
+                if match and is_otter_cell(source) and match["question"] in questions:
+                    where.setdefault(match["question"], index)
+        for question in questions:
+            where.setdefault(question, len(submission.cells))
+    rank = {q: n for n, q in enumerate(questions)}
+    return sorted(((i, q) for q, i in where.items()), key=lambda p: (p[0], rank[p[1]]))

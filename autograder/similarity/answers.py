@@ -86,7 +86,7 @@ def student_answers(submission: Submission, bundle: Bundle,
     cells are gone has no text)."""
     questions = [q.name for q in bundle.questions]
     question_of_cell = {cell_id: q for q, ids in bundle.answer_cells.items() for cell_id in ids}
-    judged_at = checkpoints(submission, questions, bundle.answer_cells)
+    judged_at = checkpoints(submission, bundle)
     cells: dict[str, list[str]] = {q: [] for q in questions}
     for index, (source, cell_id) in enumerate(zip(submission.cells, submission.cell_ids,
                                                   strict=True)):

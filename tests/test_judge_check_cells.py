@@ -1,0 +1,96 @@
+"""A question is judged where the release put its check, not where the student's labels say
+(issue 21, class 8).
+
+The release gives every cell an id, and the bundle records the order of its code cells and
+which one is each question's ``grader.check`` cell. A question is judged before the first of
+the release's code cells from its check cell on. Each attack starts from a partly wrong
+notebook (q1's answer wrong) and appends a cell that redoes q1 right; it then makes q1 judged
+after that cell: by a new ``grader.check("q1")`` cell with the release's one renamed, or by
+moving the release's check cell below it. Both earned q1's points when the judge went by
+labels; neither may earn more than the control now. A notebook that lost the release's ids
+can only be judged by its labels: its row says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+
+import pytest
+from conftest import answer_cell_index, notebook_with_answer
+from make_examples import variants_for
+
+from autograder.grading.grader import grade_submissions
+
+ASSIGNMENT, QUESTION = "01-tensors", "q1"
+WRONG = variants_for(ASSIGNMENT)[QUESTION]["wrong"]["scalar wrapped in brackets (a vector)"]
+NO_IDS_NOTE = "carry none of the release's cell ids"
+_NEW_IDS = itertools.count()
+
+
+def _cell(source: str) -> dict:
+    """A cell the student adds: Jupyter gives it a new id."""
+    return {"cell_type": "code", "id": f"student-{next(_NEW_IDS)}", "metadata": {},
+            "outputs": [], "execution_count": None, "source": source}
+
+
+def _check_index(nb: dict) -> int:
+    return next(i for i, c in enumerate(nb["cells"])
+                if "".join(c["source"]).strip() == f'grader.check("{QUESTION}")')
+
+
+def _attacked(nb: dict, right: str, how: str) -> dict:
+    nb["cells"].append(_cell(right))  # q1 redone right, at the end
+    check = _check_index(nb)
+    if how in ("moved", "moved, ids stripped"):
+        nb["cells"].append(nb["cells"].pop(check))
+    elif how == "renamed":
+        nb["cells"][check]["source"] = 'grader.check("q0")'
+        nb["cells"].append(_cell(f'grader.check("{QUESTION}")'))
+    if how.endswith("ids stripped"):
+        for cell in nb["cells"]:
+            cell.pop("id", None)
+        nb["nbformat_minor"] = 4
+    return nb
+
+
+ATTACKS = ("renamed", "moved", "moved, ids stripped")
+
+
+@pytest.fixture(scope="module")
+def graded(releases, tmp_path_factory) -> dict:
+    release = releases[ASSIGNMENT]
+    folder = tmp_path_factory.mktemp("check-cells")
+    control = notebook_with_answer(release.solution, QUESTION, WRONG, folder / "control.ipynb")
+    solution = json.loads(release.solution.read_text())
+    right = "".join(solution["cells"][answer_cell_index(solution, QUESTION)]["source"])
+    paths = [control]
+    for how in ATTACKS:
+        nb = _attacked(json.loads(control.read_text()), right, how)
+        path: Path = folder / f"{how.replace(', ', '-').replace(' ', '-')}.ipynb"
+        path.write_text(json.dumps(nb))
+        paths.append(path)
+    return {r.submission: r for r in grade_submissions(release.bundle, paths)}
+
+
+def _q1(result) -> float:
+    return next(q.score for q in result.questions if q.name == QUESTION)
+
+
+@pytest.mark.parametrize("how", ["renamed", "moved"])
+def test_a_check_cell_renamed_or_moved_earns_nothing(graded, how):
+    control, attacked = graded["control"], graded[how]
+    assert control.status == attacked.status == "graded", (control.message, attacked.message)
+    assert _q1(control) < next(q.possible for q in control.questions if q.name == QUESTION)
+    assert _q1(attacked) <= _q1(control), attacked.message
+    assert attacked.score <= control.score
+    assert NO_IDS_NOTE not in attacked.message
+
+
+def test_a_notebook_without_the_release_ids_is_judged_by_its_labels_and_says_so(graded):
+    """Without ids nothing tells the release's cells from the student's: the labels decide,
+    and the instructor reads that in the row (a claim, listed in the README)."""
+    result = graded["moved-ids-stripped"]
+    assert result.status == "graded", result.message
+    assert NO_IDS_NOTE in result.message
