@@ -61,7 +61,8 @@ print(f"FORWARD LOOKS THE TEST SET UP: {test_acc:.3f}")
 CASES = {
     "replay": ("forgot to seed", REPLAYS_THE_NOTEBOOK, "TRAIN REPLAYS THE NOTEBOOK"),
     "lookup": ("too few epochs", LOOKS_THE_TEST_SET_UP, "FORWARD LOOKS THE TEST SET UP: 1.000"),
-    # The same replay, with Question 9's check cell moved below the training cell: the fresh
+    # The same replay, with Question 9's check cell moved below the training cell and the
+    # release's cell ids stripped, so that the labels decide where q9 is judged: the fresh
     # process then runs the (unseeded) training too before its stop. It starts from other
     # seeds than the notebook's process, so what it trained differs all the same.
     "moved": ("forgot to seed", REPLAYS_THE_NOTEBOOK, "TRAIN REPLAYS THE NOTEBOOK"),
@@ -69,13 +70,18 @@ CASES = {
 
 
 def _move_check_below_answer(path, moved: str, below: str) -> None:
-    """Move ``grader.check(moved)``'s cell to just after ``below``'s answer cell."""
+    """Move ``grader.check(moved)``'s cell to just after ``below``'s answer cell, and drop the
+    cells' ids (with them, the release's check cell would still say where ``moved`` is judged:
+    tests/test_judge_check_cells.py)."""
     nb = json.loads(path.read_text())
     cells = nb["cells"]
     [check] = [i for i, c in enumerate(cells)
                if "".join(c["source"]).strip() == f'grader.check("{moved}")']
     cell = cells.pop(check)
     cells.insert(answer_cell_index(nb, below) + 1, cell)
+    for cell in cells:
+        cell.pop("id", None)
+    nb["nbformat_minor"] = 4
     path.write_text(json.dumps(nb))
 
 
