@@ -76,7 +76,9 @@ class Bundle:
     @property
     def warm_modules(self) -> tuple[str, ...]:
         """Modules worth importing once in a grading worker, before its first submission: the
-        packages the tests import (``sklearn.datasets``)."""
+        packages the tests import (``sklearn.datasets``), and torch's compiler front end where
+        the tests build models or optimizers (a module's forward on the simulated GPU, and
+        every optimizer, import it: a second each)."""
         names: set[str] = set()
         for question in self.questions:
             tree = ast.parse(question.module)
@@ -85,8 +87,24 @@ class Bundle:
                     names.update(alias.name for alias in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     names.add(node.module)
-        return tuple(sorted(n for n in names if n.split(".")[0] not in sys.stdlib_module_names
-                            and n.split(".")[0] not in ("autograder", "torch", "numpy")))
+                elif _names_model_code(node):
+                    names.add(COMPILER_FRONT_END)
+        return tuple(sorted(n for n in names if n == COMPILER_FRONT_END or (
+            n.split(".")[0] not in sys.stdlib_module_names
+            and n.split(".")[0] not in ("autograder", "torch", "numpy"))))
+
+
+# Imported by torch on a module's first forward on the meta device and on an optimizer's
+# creation; a grading worker imports it once where an assignment needs it (Bundle.warm_modules).
+COMPILER_FRONT_END = "torch._dynamo"
+
+
+def _names_model_code(node: ast.AST) -> bool:
+    """``nn.Something``, ``torch.nn`` or ``optim``: code that builds models or optimizers."""
+    if isinstance(node, ast.Attribute):
+        return node.attr in ("nn", "optim") or (isinstance(node.value, ast.Name)
+                                               and node.value.id in ("nn", "optim"))
+    return isinstance(node, ast.Name) and node.id in ("nn", "optim")
 
 
 def _natural_key(name: str) -> list[Any]:

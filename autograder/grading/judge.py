@@ -267,7 +267,7 @@ class Session:
         torch.manual_seed(0)  # CUDA's generators too, where there are any
         np.random.seed(0)
         random.seed(0)
-        torch.use_deterministic_algorithms(False)
+        wire.set_deterministic_algorithms(False, False)
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = False, False
         torch.set_grad_enabled(True)
         self.begin_check()

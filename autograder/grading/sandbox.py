@@ -28,6 +28,7 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
+from autograder.bundle import COMPILER_FRONT_END
 from autograder.grading import isolation, wire
 from autograder.grading.job import JOB_MARK, JOB_MAX_BYTES, Job
 
@@ -42,8 +43,7 @@ PR_SET_CHILD_SUBREAPER = 36
 
 # Modules a course's notebooks and tests may use that cost seconds to import, warmed by a
 # worker that serves any bundle (``Bundle.warm_modules`` picks an assignment's own).
-# (torch's compiler front end comes with the warm-up cell below: a module's forward imports it.)
-OPTIONAL_WARM_MODULES = ("sklearn.datasets", "sklearn.model_selection")
+OPTIONAL_WARM_MODULES = ("sklearn.datasets", "sklearn.model_selection", COMPILER_FRONT_END)
 
 
 # What the student's process keeps of the grader's environment: the language, the time zone,
@@ -114,10 +114,14 @@ def _prepare_interpreter(warm: tuple[str, ...] | None = None) -> Any:
 
     shell._tee = no_tee  # type: ignore[method-assign, assignment]  # a method, patched
     # Warm the paths every submission takes (IPython's cell compiler, torch's first ops, the
-    # meta device), so each forked child inherits them ready instead of paying again.
-    shell.run_cell("import torch\n_ = (torch.ones(2, 2) @ torch.ones(2, 2)).sum().item()\n"
-                   "_ = torch.nn.Linear(2, 2).to('meta')(torch.ones(1, 2, device='meta'))",
-                   store_history=True)
+    # meta device), so each forked child inherits them ready instead of paying again; a
+    # module's forward there too where the assignment builds models. Arithmetic on meta
+    # imports the compiler front end, so only then (a cold 01 saves its second).
+    warm_up = ("import torch\n_ = (torch.ones(2, 2) @ torch.ones(2, 2)).sum().item()\n"
+               "_ = torch.ones(1, 2).to('meta')\n")
+    if COMPILER_FRONT_END in sys.modules:
+        warm_up += "_ = torch.nn.Linear(2, 2).to('meta')(torch.ones(1, 2, device='meta'))\n"
+    shell.run_cell(warm_up, store_history=True)
     shell.reset(new_session=False)
     return shell
 

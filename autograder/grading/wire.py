@@ -484,6 +484,14 @@ def checked_ambient(state: Any) -> dict[str, Any]:
     return cast(dict[str, Any], state)
 
 
+def set_deterministic_algorithms(enabled: bool, warn_only: bool) -> None:
+    """``torch.use_deterministic_algorithms``, called only where it changes the flags: each
+    call imports torch's compiler configuration, a second or more, in every process."""
+    if (torch.are_deterministic_algorithms_enabled(),
+            torch.is_deterministic_algorithms_warn_only_enabled()) != (enabled, warn_only):
+        torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
 def apply_ambient(state: dict[str, Any]) -> None:
     """Set this process's generators and flags; a malformed state raises ``WireError``."""
     import random
@@ -493,8 +501,7 @@ def apply_ambient(state: dict[str, Any]) -> None:
         torch.set_rng_state(state["torch"])
         np.random.set_state(state["numpy"])
         random.setstate(state["python"])
-        torch.use_deterministic_algorithms(state["deterministic"][0],
-                                           warn_only=state["deterministic"][1])
+        set_deterministic_algorithms(*state["deterministic"])
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = state["cudnn"]
         torch.set_grad_enabled(state["grad"])
         if "cuda" in state:
