@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from autograder.grading import isolation
-from autograder.kit.notebook_file import cell_label
+from autograder.kit.notebook_file import code_cell_label
 
 #: The fresh process's first checkpoint, before its first cell (not a question's).
 FRESH_START = "(start)"
@@ -77,8 +77,7 @@ class Job:
 
     def cell_label(self, index: int, source: str = "") -> str:
         """How messages name the code cell at ``index`` of ``cells``."""
-        position = self.cell_positions[index] if index < len(self.cell_positions) else index
-        return cell_label(position, source)
+        return code_cell_label(self.cell_positions, index, source)
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Job:

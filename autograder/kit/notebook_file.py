@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,13 @@ def cell_label(index: int, source: str = "") -> str:
     order, as JupyterLab shows them, and by its first line when ``source`` is given."""
     first = next((line.strip() for line in source.splitlines() if line.strip()), "")
     return f"cell {index + 1} ({first[:60]!r})" if first else f"cell {index + 1}"
+
+
+def code_cell_label(positions: Sequence[int], index: int, source: str = "") -> str:
+    """``cell_label`` for the code cell at ``index`` among a notebook's code cells, where
+    ``positions`` holds each code cell's place among all its cells (counted as code cells
+    where it does not)."""
+    return cell_label(positions[index] if index < len(positions) else index, source)
 
 
 def read_notebook_file(path: Path) -> dict[str, Any]:

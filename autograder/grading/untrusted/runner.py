@@ -22,7 +22,7 @@ import torch
 
 from autograder.grading import wire
 from autograder.kit import checks
-from autograder.kit.notebook_file import cell_label
+from autograder.kit.notebook_file import code_cell_label
 
 
 @dataclass(frozen=True)
@@ -141,8 +141,7 @@ class Runner:
                 result = self.shell.run_cell(source, store_history=True)
             error = result.error_before_exec or result.error_in_exec
             if error is not None:
-                positions = self.plan.cell_positions
-                where = cell_label(positions[index] if index < len(positions) else index, source)
+                where = code_cell_label(self.plan.cell_positions, index, source)
                 errors.append(f"{where} raised {type(error).__name__}: "
                               f"{str(error)[:300]}")
         for _, question in pending:
