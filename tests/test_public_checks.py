@@ -37,6 +37,10 @@ CENTRAL_MISTAKES = {
         ("test_q14_public", "`last_row` is the last column"),
     ("02-reproducibility", "q11", "two draws of 8 (the trap)"):
         ("test_q11_public", "two draws of 8"),
+    ("03-gpu", "q5", "forgets to move x"):
+        ("test_q5_public", "with the model on meta and x on the CPU"),
+    ("03-gpu", "q7", "no map_location"):
+        ("test_q7_public", "is on the wrong device -- got: cpu, expected: meta"),
 }
 
 
