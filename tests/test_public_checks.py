@@ -35,6 +35,10 @@ CENTRAL_MISTAKES = {
         ("test_q14_public", "`middle_column` is the middle row"),
     ("01-tensors", "q14", "last column instead of last row"):
         ("test_q14_public", "`last_row` is the last column"),
+    ("01-tensors", "q17", "float64 drawn as float32, then converted"):
+        ("test_q17_public", "`noise64` is a torch.float32 draw converted to torch.float64"),
+    ("01-tensors", "q17", "seeded once with 3 for both"):
+        ("test_q17_public", "`noise64` continues the draws after seed 3"),
     ("02-reproducibility", "q11", "two draws of 8 (the trap)"):
         ("test_q11_public", "two draws of 8"),
     ("03-gpu", "q5", "forgets to move x"):
