@@ -45,6 +45,8 @@ CENTRAL_MISTAKES = {
         ("test_q5_public", "with the model on meta and x on the CPU"),
     ("03-gpu", "q7", "no map_location"):
         ("test_q7_public", "is on the wrong device -- got: cpu, expected: meta"),
+    ("03-gpu", "q9", "torch only, forgets NumPy and Python"):
+        ("test_q9_public", "`np.random.rand(4)` gives other numbers"),
 }
 
 
