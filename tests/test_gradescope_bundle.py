@@ -17,6 +17,7 @@ import pytest
 from conftest import ROOT
 
 from autograder.authoring.bundle_files import GRADING_PACKAGES, grading_python, suite_pins
+from autograder.authoring.pins import project_name
 
 DEV_ONLY = ("playwright", "ruff", "pytest", "dask", "distributed", "otter-grader",
             "nbformat", "nbclient", "ipykernel", "matplotlib", "pyyaml")
@@ -40,7 +41,13 @@ def test_bundle_installs_only_what_grading_needs_pinned_as_the_suite_pins_it(bun
     files, pins = bundle["files"], suite_pins()
     assert _lines(files["requirements.txt"]) == list(GRADING_PACKAGES)
     constraints = _lines(files["constraints.txt"])
-    assert constraints == [pins[name] for name in GRADING_PACKAGES]
+    assert constraints[:len(GRADING_PACKAGES)] == [pins[name] for name in GRADING_PACKAGES]
+    assert set(constraints) <= set(pins.values())  # every pin is the suite's own
+    # What scikit-learn computes with is pinned too, else the image could resolve other
+    # versions than the ones we test with: its numerics, and any dependency of it the suite
+    # pins (read from its installed metadata, so a new one is not forgotten).
+    for name in ("scipy", "joblib", "threadpoolctl", *_pinned_requirements("scikit-learn")):
+        assert pins[name] in constraints, f"the bundle's constraints.txt does not pin {name}"
     for name in DEV_ONLY:
         assert not any(line.lower().startswith(name) for line in constraints), name
     assert _lines(files["installer.txt"]) == [pins["uv"]]
@@ -48,6 +55,17 @@ def test_bundle_installs_only_what_grading_needs_pinned_as_the_suite_pins_it(bun
     assert f'python install --no-bin "{grading_python()}"' in setup
     assert zipfile.ZipFile(bundle["release"].bundle).getinfo("setup.sh").external_attr >> 16 \
         & 0o111
+
+
+def _pinned_requirements(project: str) -> list[str]:
+    """The installed ``project``'s unconditional requirements that the suite pins."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    names = [project_name(Requirement(text).name) for text in metadata.requires(project) or []
+             if Requirement(text).marker is None]
+    return [name for name in names if name in suite_pins()]
 
 
 def _python310() -> str | None:

@@ -16,7 +16,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from autograder.authoring.pins import suite_pins
+from autograder.authoring.pins import COMPUTES_WITH, suite_pins
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 ROOT_DIR = PACKAGE_DIR.parent
@@ -25,6 +25,11 @@ ROOT_DIR = PACKAGE_DIR.parent
 # the assignments' notebooks import. Their versions come from constraints.txt (``pins``).
 GRADING_PACKAGES = ("torch", "numpy", "ipython", "scikit-learn", "tqdm", "cloudpickle",
                     "pyseccomp")
+# What the bundle's constraints.txt pins: those, and the dependencies that compute part of
+# their results (scikit-learn's scipy, joblib, threadpoolctl), which pip would otherwise
+# resolve to whatever is newest on the day the image is built.
+PINNED_PACKAGES = GRADING_PACKAGES + tuple(
+    companion for name in GRADING_PACKAGES for companion in COMPUTES_WITH.get(name, ()))
 # Installs the bundle's Python; pinned in constraints.txt like everything else.
 INSTALLER = "uv"
 # torch's CPU-only wheels: Gradescope has no GPU, and PyPI's default wheels pull GBs of CUDA.
@@ -88,7 +93,7 @@ def grading_python(pyproject: Path = ROOT_DIR / "pyproject.toml") -> str:
 
 
 def bundle_constraints(pins: dict[str, str]) -> str:
-    lines = [pins[name] for name in GRADING_PACKAGES if name in pins]
+    lines = [pins[name] for name in PINNED_PACKAGES if name in pins]
     return ("# Derived from the suite's constraints.txt (autograder/authoring/bundle_files.py):\n"
             "# the pins of what grading installs. Edit the suite's file, not this one.\n"
             + "\n".join(lines) + "\n")
@@ -101,7 +106,7 @@ def bundle_requirements() -> str:
 def bundle_entries() -> dict[str, bytes]:
     """Files our bundle adds to otter's: the entry point, the engine, the pinned versions."""
     pins = suite_pins()
-    missing = [n for n in (*GRADING_PACKAGES, INSTALLER) if n not in pins]
+    missing = [n for n in (*PINNED_PACKAGES, INSTALLER) if n not in pins]
     if missing:
         raise ValueError(f"constraints.txt pins no version of {', '.join(missing)}")
     entries = {

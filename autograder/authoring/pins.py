@@ -10,6 +10,9 @@ import re
 from pathlib import Path
 
 CONSTRAINTS = Path(__file__).resolve().parents[2] / "constraints.txt"
+# A project's dependencies that compute part of its results: wherever the project is
+# installed (a student release, the Gradescope bundle), they are pinned along with it.
+COMPUTES_WITH = {"scikit-learn": ("scipy", "joblib", "threadpoolctl")}
 
 
 def project_name(requirement: str) -> str:

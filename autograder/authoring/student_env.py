@@ -17,7 +17,7 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from autograder.authoring.pins import suite_pins
+from autograder.authoring.pins import COMPUTES_WITH, suite_pins
 
 # Top-level modules a notebook may import -> the project that provides them.
 PROJECT_OF_MODULE = {
@@ -32,8 +32,6 @@ PROJECT_OF_MODULE = {
 # the notebook's reader (nbformat) and JupyterLab. Left unpinned, pip resolves them to
 # whatever is newest on the day.
 ALWAYS = ("otter-grader", "ipython", "ipykernel", "jupyter-client", "nbformat", "jupyterlab")
-# A project's dependencies that compute part of its results: pinned along with it.
-COMPUTES_WITH = {"scikit-learn": ("scipy", "joblib", "threadpoolctl")}
 # Modules that come with the release itself (the check helpers) or with otter.
 PROVIDED = {"autograder", "otter"}
 REQUIREMENTS_FILE = "requirements.txt"
