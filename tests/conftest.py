@@ -1,5 +1,6 @@
 """Shared fixtures: every assignment released once per test session into temporary folders,
-with the real otter assign and the real grading engine."""
+with the real otter assign and the real grading engine; batches graded once per test run and
+shared by the processes that read them."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import contextlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from filelock import FileLock
 
 from autograder.audit.mutants import answer_cell_index  # noqa: F401 - tests import it from here
 from autograder.authoring.release import Release, build_release, find_assignments
+from autograder.results import SubmissionResult
 
 ROOT = Path(__file__).resolve().parent.parent
 ASSIGNMENTS = ROOT / "assignments"
@@ -60,6 +63,23 @@ def release_once(shared: Path, name: str) -> Release:
     fields = outcome["built"]
     return Release(name=fields["name"], rebuilt=fields["rebuilt"],
                    **{f: Path(fields[f]) for f in ("student_notebook", "bundle", "solution")})
+
+
+def graded_once(shared: Path, key: str,
+                grade: Callable[[], list[SubmissionResult]]) -> dict[str, SubmissionResult]:
+    """Submission name -> result of the batch ``key``, graded by ``grade`` once per test run,
+    whichever process asks first (as ``release_once``): the others wait for it and read the
+    results it recorded, so a batch that tests in both processes read is graded once. A batch
+    whose grading raised is not recorded: the next test that needs it grades it again."""
+    root = shared / "graded"
+    root.mkdir(exist_ok=True)
+    record = root / f"{key}.json"
+    with FileLock(root / f"{key}.lock"):
+        if not record.exists():
+            results = grade()
+            record.write_text(json.dumps([r.to_json() for r in results]))
+    return {r.submission: r for r in map(SubmissionResult.from_json,
+                                         json.loads(record.read_text()))}
 
 
 class _Releases(dict):
@@ -124,3 +144,4 @@ def filled_in(release: Release, questions: list[str] | None = None) -> dict:
                 student["cells"][answer_cell_index(student, question)]["source"] = \
                     solution["cells"][answer_cell_index(solution, question)]["source"]
     return student
+
