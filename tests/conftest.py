@@ -1,12 +1,14 @@
 """Shared fixtures: every assignment released once per test session into temporary folders,
 with the real otter assign and the real grading engine; batches graded once per test run and
-shared by the processes that read them."""
+shared by the processes that read them; and how ``make test`` shares the work out between its
+two processes (``pytest_xdist_make_scheduler``)."""
 
 from __future__ import annotations
 
 import contextlib
 import json
 import os
+import re
 import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -145,3 +147,64 @@ def filled_in(release: Release, questions: list[str] | None = None) -> dict:
                     solution["cells"][answer_cell_index(solution, question)]["source"]
     return student
 
+
+# --- sharing the work out between `make test`'s two processes -------------------------------
+
+# With `--dist loadfile`, pytest-xdist hands a test file to one process as a whole, so its
+# module fixtures run once. These files hold one long graded batch (or audit) per assignment:
+# whole, one of them kept one process busy for ten minutes and more while the other had
+# finished. Their tests are split into one unit per assignment (what a test's parameters
+# start with), plus one unit for the rest of the file; a batch that tests of two units read
+# is graded once all the same (``graded_once``).
+SPLIT_BY_ASSIGNMENT = ("tests/test_answers.py", "tests/test_audit.py", "tests/test_grading.py")
+# Roughly how long the longest units take (seconds, `make test` on two cores, from
+# `--durations`). Units are handed out longest first, so that no long one starts last and
+# runs alone at the end; a unit not listed counts a second a test. Only the order depends on
+# these numbers: a stale one makes the run slower, never different.
+UNIT_SECONDS = {
+    "tests/test_answers.py[04-mini-project]": 450,
+    "tests/test_hostile.py": 300,
+    "tests/test_grading.py": 280,
+    "tests/test_student_release.py": 250,
+    "tests/test_authoring.py": 200,
+    "tests/test_answers.py[02-reproducibility]": 180,
+    "tests/test_answers.py[01-tensors]": 170,
+    "tests/test_audit.py[04-mini-project]": 130,
+    "tests/test_answers.py[03-gpu]": 120,
+    "tests/test_grading.py[04-mini-project]": 90,
+    "tests/test_grading.py[02-reproducibility]": 85,
+    "tests/test_grading.py[01-tensors]": 75,
+    "tests/test_grading.py[03-gpu]": 75,
+}
+
+
+def unit_of(nodeid: str) -> str:
+    """The unit of work a test belongs to: its file, or for the files split by assignment,
+    ``file[assignment]`` when its parameters start with an assignment's name."""
+    path, _, rest = nodeid.partition("::")
+    params = re.search(r"\[(.*)\]$", rest)
+    if path in SPLIT_BY_ASSIGNMENT and params:
+        for name in sorted(ASSIGNMENT_NAMES, key=len, reverse=True):
+            if params.group(1).startswith(name):
+                return f"{path}[{name}]"
+    return path
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile` with the files above split by assignment, longest units first."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class LongestFirst(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return unit_of(nodeid)
+
+        def _assign_work_unit(self, node) -> None:
+            longest = max(self.workqueue, key=lambda unit: UNIT_SECONDS.get(
+                unit, len(self.workqueue[unit])))
+            self.workqueue.move_to_end(longest, last=False)
+            super()._assign_work_unit(node)
+
+    return LongestFirst(config, log)
