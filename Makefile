@@ -41,7 +41,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Two test processes (the cores here): a test file stays in one process, so its module
-# fixtures (graded batches) run once; releases are built once for both (tests/conftest.py).
+# fixtures run once, except the heavy files, split by assignment; releases and graded batches
+# are built once for both, and the longest units start first (tests/conftest.py).
 test: lint
 	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
 

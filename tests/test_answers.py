@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT_NAMES, answer_cell_index, notebook_with_answer
+from conftest import ASSIGNMENT_NAMES, answer_cell_index, graded_once, notebook_with_answer
 from make_examples import variants_for
 
 from autograder.bundle import load_bundle
@@ -33,24 +33,29 @@ def _file_name(question: str, kind: str, label: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def graded_variants(releases, build_root: Path):
-    """Grades an assignment's variants on first use (one batch), then serves them from cache."""
+def graded_variants(releases, build_root: Path, shared_root: Path):
+    """An assignment's variants, graded as one batch once per test run (``graded_once``) on
+    first use: its variant tests and its kernel agreement test read the same results."""
     graded: dict[str, dict[str, SubmissionResult]] = {}
 
     def results_for(assignment: str) -> dict[str, SubmissionResult]:
         if assignment not in graded:
-            release = releases[assignment]
-            folder = build_root / "variants" / assignment
-            for question, kinds in variants_for(assignment).items():
-                for kind, labelled in kinds.items():
-                    for label, code in labelled.items():
-                        notebook_with_answer(release.solution, question, code,
-                                             folder / f"{_file_name(question, kind, label)}.ipynb")
-            results = grade_submissions(release.bundle, [folder], workers=2)
-            graded[assignment] = {r.submission: r for r in results}
+            graded[assignment] = graded_once(shared_root, f"variants-{assignment}",
+                                             lambda: _grade_variants(releases[assignment],
+                                                                     build_root))
         return graded[assignment]
 
     return results_for
+
+
+def _grade_variants(release, build_root: Path) -> list[SubmissionResult]:
+    folder = build_root / "variants" / release.name
+    for question, kinds in variants_for(release.name).items():
+        for kind, labelled in kinds.items():
+            for label, code in labelled.items():
+                notebook_with_answer(release.solution, question, code,
+                                     folder / f"{_file_name(question, kind, label)}.ipynb")
+    return grade_submissions(release.bundle, [folder], workers=2)
 
 
 def test_every_question_has_enough_variants(releases):

@@ -15,7 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ASSIGNMENT_NAMES, ROOT, copy_to, notebook_with_answer
+from conftest import ASSIGNMENT_NAMES, ROOT, copy_to, graded_once, notebook_with_answer
 from make_examples import example_notebooks
 
 from autograder.bundle import load_bundle
@@ -41,16 +41,22 @@ def example_batches(releases, build_root: Path) -> dict[str, Path]:
     return batches
 
 
+def examples_out(shared_root: Path, name: str) -> Path:
+    """Where ``graded_examples`` wrote an assignment's outputs (grades.csv, results, feedback)."""
+    return shared_root / "graded-examples" / name
+
+
 @pytest.fixture(scope="session")
-def graded_examples(releases, example_batches, build_root):
-    """Each assignment's examples graded once, with outputs written."""
+def graded_examples(releases, example_batches, shared_root):
+    """Each assignment's examples graded once per test run (``graded_once``: the tests of
+    both processes read them), with two workers and outputs written."""
     cache: dict[str, dict[str, SubmissionResult]] = {}
 
     def results_for(name: str) -> dict[str, SubmissionResult]:
         if name not in cache:
-            results = grade_submissions(releases[name].bundle, [example_batches[name]],
-                                        workers=2, out_dir=build_root / "graded" / name)
-            cache[name] = {r.submission: r for r in results}
+            cache[name] = graded_once(shared_root, f"examples-{name}", lambda: grade_submissions(
+                releases[name].bundle, [example_batches[name]], workers=2,
+                out_dir=examples_out(shared_root, name)))
         return cache[name]
 
     return results_for
@@ -83,7 +89,7 @@ def test_committed_examples_are_up_to_date(releases, name):
             f"examples/{name}/{file_name} is stale: run `make examples`"
 
 
-def test_cuda_checks_are_skipped_and_count_no_points(graded_examples, build_root):
+def test_cuda_checks_are_skipped_and_count_no_points(graded_examples, shared_root):
     if cuda_available():
         pytest.skip("this machine has CUDA: the checks run for real")
     reference = graded_examples("03-gpu")["reference"]
@@ -91,16 +97,16 @@ def test_cuda_checks_are_skipped_and_count_no_points(graded_examples, build_root
     assert skipped, "the GPU assignment should have CUDA-only checks"
     assert all(c.points == 0 and c.max_points == 0 and "CUDA" in c.message for c in skipped)
     assert reference.score == reference.possible
-    gradescope = json.loads((build_root / "graded" / "03-gpu" / "results" /
+    gradescope = json.loads((examples_out(shared_root, "03-gpu") / "results" /
                              "reference.json").read_text())
     names = [t["name"] for t in gradescope["tests"] if t["name"].endswith("(skipped)")]
     assert len(names) == len(skipped)
     assert all("status" not in t for t in gradescope["tests"] if "(skipped)" in t["name"])
 
 
-def test_outputs_gradebook_results_and_feedback(releases, graded_examples, build_root):
+def test_outputs_gradebook_results_and_feedback(releases, graded_examples, shared_root):
     graded_examples("01-tensors")
-    out = build_root / "graded" / "01-tensors"
+    out = examples_out(shared_root, "01-tensors")
     rows = list(csv.DictReader((out / "grades.csv").open()))
     assert [r["submission"] for r in rows] == ["alternative", "blank", "partly_wrong",
                                                "reference"]
@@ -129,15 +135,16 @@ def _outcomes(results: list[SubmissionResult]) -> list[tuple]:
             for r in results]
 
 
-def test_same_scores_with_one_or_two_workers(releases, example_batches, build_root):
-    folder = build_root / "determinism"
+def test_same_scores_with_one_or_two_workers(releases, example_batches, graded_examples):
+    """One worker grades the examples as the two of ``graded_examples`` did."""
     for name in ("01-tensors", "02-reproducibility"):
-        for nb in example_batches[name].iterdir():
-            copy_to(nb, folder / name / nb.name)
-    for name in ("01-tensors", "02-reproducibility"):
-        one = grade_submissions(releases[name].bundle, [folder / name], workers=1)
-        two = grade_submissions(releases[name].bundle, [folder / name], workers=2)
-        assert _outcomes(one) == _outcomes(two)
+        one = grade_submissions(releases[name].bundle, [example_batches[name]], workers=1)
+        two = graded_examples(name).values()
+        assert _outcomes(sorted(one, key=_name)) == _outcomes(sorted(two, key=_name))
+
+
+def _name(result: SubmissionResult) -> str:
+    return result.submission
 
 
 def test_state_left_by_one_submission_does_not_reach_the_next(releases, build_root):
@@ -248,12 +255,27 @@ def _otter_scores(bundle: Path, submission: Path, workdir: Path) -> dict[str, fl
     return {t["name"]: float(t["score"]) for t in tests if "score" in t}
 
 
+OTTER_COMPARED = ("alternative", "blank", "partly_wrong")
+
+
 @pytest.mark.parametrize("name", ASSIGNMENT_NAMES)
 def test_same_scores_as_otter_run_on_honest_submissions(releases, example_batches,
                                                         graded_examples, name, tmp_path):
+    """Our per-question scores equal `otter run`'s on three of the four honest submissions:
+    the blank release (nothing written: every question scores 0), the partly wrong example
+    (every third question one of its wrong answers, the others the reference's) and the
+    alternative example (every question one of its other correct answers: full marks).
+
+    Sampled: the reference solution itself is not run through otter (our engine grades it,
+    above). Its answers are those of two questions in three of the partly wrong example, and
+    what it would show beyond them, full marks on every question, the alternative example
+    shows. Each otter run is a fresh process and kernel running a whole notebook: these
+    comparisons were the slowest tests of the suite, and the reference a quarter of them."""
     results = graded_examples(name)
-    for submission in sorted(example_batches[name].iterdir()):
-        ours = {q.name: q.score for q in results[submission.stem].questions}
+    assert {s.stem for s in example_batches[name].iterdir()} == {*OTTER_COMPARED, "reference"}
+    for stem in OTTER_COMPARED:
+        submission = example_batches[name] / f"{stem}.ipynb"
+        ours = {q.name: q.score for q in results[stem].questions}
         theirs = _otter_scores(releases[name].bundle, submission, tmp_path)
         assert theirs == ours, f"{name}/{submission.name}: otter {theirs} vs ours {ours}"
 
