@@ -75,8 +75,9 @@ QUICK = LIMITS.cell_seconds + 4  # a submission stopped at its first cell or req
 
 # --- the base: the reference solution, partly wrong ------------------------------------------
 
-# Wrong values in the right shapes and dtypes: q1's public check and its ndim/shape check pass
-# honestly, the hidden values check fails. A cheat that makes value comparisons lie earns it.
+# Wrong values in the right shapes and dtypes: q1's ndim/shape check passes honestly, its public
+# check (the numbers the prompt lists) and hidden values check fail. A cheat that makes value
+# comparisons lie earns them.
 Q1_DECOY = """
 scalar = torch.tensor(0)
 vector = torch.tensor([0, 0, 0])
@@ -85,7 +86,8 @@ tensor3 = torch.zeros(1, 2, 3, dtype=torch.int64)
 tensor3_ndim = 3
 tensor3_shape = (1, 2, 3)
 """
-# The wrong seed for random_tensor: the hidden check of its values fails.
+# The wrong seed for random_tensor: the public check (the draw right after seed 42) and the
+# hidden check of its values fail.
 Q2_WRONG_SEED = """
 torch.manual_seed(0)
 random_tensor = torch.rand(3, 4)
@@ -100,8 +102,8 @@ Q4_WRONG = f"def describe(t):\n    return {WRONG_DESCRIBE}\n"
 WRONG_FIX_BATCH = "t.reshape(-1, 1).to(torch.float32)"
 Q16_WRONG = f"def fix_batch(t, device):\n    return {WRONG_FIX_BATCH}\n"
 WRONG_ANSWERS = {"q1": Q1_DECOY, "q2": Q2_WRONG_SEED, "q4": Q4_WRONG, "q16": Q16_WRONG}
-FAILED_IN_CONTROL = {"test_q1_values", "test_q2_random_tensor",
-                     "test_q4_other_devices", "test_q16_meta_device"}
+FAILED_IN_CONTROL = {"test_q1_public", "test_q1_values", "test_q2_public",
+                     "test_q2_random_tensor", "test_q4_other_devices", "test_q16_meta_device"}
 
 # --- pieces pasted into hostile cells ----------------------------------------------------------
 
@@ -1673,13 +1675,13 @@ def test_leak_detector_sees_through_base64():
 
 
 def test_control_is_partly_wrong(batch):
-    """The base alone passes every check but the four its wrong answers fail: a cheat would
+    """The base alone passes every check but the six its wrong answers fail: a cheat would
     show as a gain on those."""
     result = batch.results[CONTROL]
     assert result.status == "graded", result.message
     failed = {c.name for q in result.questions for c in q.checks if c.outcome != "passed"}
     assert failed == FAILED_IN_CONTROL, _summary(result)
-    assert result.possible - result.score == 5, _summary(result)
+    assert result.possible - result.score == 7, _summary(result)
 
 
 def test_honest_submissions_after_the_hostile_ones_score_full_marks(batch):
