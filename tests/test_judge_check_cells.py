@@ -8,7 +8,7 @@ notebook (q1's answer wrong) and appends a cell that redoes q1 right; it then ma
 after that cell: by a new ``grader.check("q1")`` cell with the release's one renamed, or by
 moving the release's check cell below it. Both earned q1's points when the judge went by
 labels; neither may earn more than the control now. A notebook that lost the release's ids
-can only be judged by its labels: its row says so.
+can only be judged by its labels, and one whose ids were changed at the end: its row says so.
 """
 
 from __future__ import annotations
@@ -52,10 +52,13 @@ def _attacked(nb: dict, right: str, how: str) -> dict:
         for cell in nb["cells"]:
             cell.pop("id", None)
         nb["nbformat_minor"] = 4
+    if how.endswith("ids renamed"):  # all but the first cell's: the ids are kept, none placed
+        for cell in nb["cells"][1:]:
+            cell["id"] = f"student-{next(_NEW_IDS)}"
     return nb
 
 
-ATTACKS = ("renamed", "moved", "moved, ids stripped")
+ATTACKS = ("renamed", "moved", "moved, ids stripped", "moved, ids renamed")
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +71,14 @@ def graded(releases, tmp_path_factory) -> dict:
     paths = [control]
     for how in ATTACKS:
         nb = _attacked(json.loads(control.read_text()), right, how)
-        path: Path = folder / f"{how.replace(', ', '-').replace(' ', '-')}.ipynb"
+        path: Path = folder / f"{_stem(how)}.ipynb"
         path.write_text(json.dumps(nb))
         paths.append(path)
     return {r.submission: r for r in grade_submissions(release.bundle, paths)}
+
+
+def _stem(how: str) -> str:
+    return how.replace(", ", "-").replace(" ", "-")
 
 
 def _q1(result) -> float:
@@ -88,9 +95,16 @@ def test_a_check_cell_renamed_or_moved_earns_nothing(graded, how):
     assert NO_IDS_NOTE not in attacked.message
 
 
-def test_a_notebook_without_the_release_ids_is_judged_by_its_labels_and_says_so(graded):
-    """Without ids nothing tells the release's cells from the student's: the labels decide,
-    and the instructor reads that in the row (a claim, listed in the README)."""
-    result = graded["moved-ids-stripped"]
+@pytest.mark.parametrize("how, note", [
+    ("moved, ids stripped", NO_IDS_NOTE),
+    ("moved, ids renamed", "none of the release's cells from the question's check on is left"),
+])
+def test_a_notebook_that_lost_the_release_ids_says_so_in_its_row(graded, how, note):
+    """Without the release's ids nothing tells its cells from the student's: the labels
+    decide, or the question is judged at the end, and the instructor reads that in the row
+    (a claim, listed in the README)."""
+    result = graded[_stem(how)]
     assert result.status == "graded", result.message
-    assert NO_IDS_NOTE in result.message
+    assert note in result.message, result.message
+    assert NO_IDS_NOTE not in graded["control"].message
+    assert "none of the release's cells" not in graded["control"].message

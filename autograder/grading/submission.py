@@ -191,6 +191,13 @@ def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
             "the notebook's cells carry none of the release's cell ids (re-created, or saved "
             "as an older notebook format?): each question was judged at the notebook's own "
             "grader.check cell for it")))
+    elif bundle.code_cells:
+        unplaced = [q for q, at in _release_places(submission, bundle).items() if at is None]
+        if unplaced:
+            submission = replace(submission, notes=(*submission.notes, (
+                f"{', '.join(unplaced)}: none of the release's cells from the question's check "
+                "on is left (deleted, or their ids changed): judged at the end of the "
+                "notebook")))
     return submission
 
 
@@ -214,22 +221,32 @@ def carries_release_ids(submission: Submission, bundle: Bundle) -> bool:
     return not set(bundle.code_cells).isdisjoint(submission.cell_ids)
 
 
+def _release_places(submission: Submission, bundle: Bundle) -> dict[str, int | None]:
+    """Question -> the index of the first code cell that carries the id of one of the
+    release's code cells from the question's check cell on (None: none is left)."""
+    order = {cell_id: n for n, cell_id in enumerate(bundle.code_cells)}
+    places: dict[str, int | None] = {}
+    for question in bundle.questions:
+        start = order.get(bundle.check_cells.get(question.name, ""), len(order))
+        found = [i for i, cell_id in enumerate(submission.cell_ids)
+                 if cell_id is not None and order.get(cell_id, -1) >= start]
+        places[question.name] = min(found, default=None)
+    return places
+
+
 def checkpoints(submission: Submission, bundle: Bundle) -> list[tuple[int, str]]:
     """Where each question is judged: before the first of the release's code cells, found by
     the ids the release gave them, from the question's check cell on. So a renamed, added or
     moved ``grader.check`` line changes nothing, and no code the release placed after a check
     runs before that question is judged; cells the student added run where she put them.
-    Where none of those cells is left, at the end. A notebook without the release's ids is
-    judged at its own ``grader.check("qN")`` cells (its row says so). Ordered as it runs."""
+    Where none of those cells is left, at the end, and the row says so. A notebook without the
+    release's ids is judged at its own ``grader.check("qN")`` cells (its row says so too).
+    Ordered as it runs."""
     questions = [q.name for q in bundle.questions]
     where: dict[str, int] = {}
     if carries_release_ids(submission, bundle):
-        order = {cell_id: n for n, cell_id in enumerate(bundle.code_cells)}
-        for question in questions:
-            start = order.get(bundle.check_cells.get(question, ""), len(order))
-            found = [i for i, cell_id in enumerate(submission.cell_ids)
-                     if cell_id is not None and order.get(cell_id, -1) >= start]
-            where[question] = min(found, default=len(submission.cells))
+        for question, at in _release_places(submission, bundle).items():
+            where[question] = len(submission.cells) if at is None else at
     else:
         for index, source in enumerate(submission.cells):
             for line in source.splitlines():
