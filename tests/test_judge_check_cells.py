@@ -43,7 +43,7 @@ def _check_index(nb: dict) -> int:
 def _attacked(nb: dict, right: str, how: str) -> dict:
     nb["cells"].append(_cell(right))  # q1 redone right, at the end
     check = _check_index(nb)
-    if how in ("moved", "moved, ids stripped"):
+    if how.startswith("moved"):
         nb["cells"].append(nb["cells"].pop(check))
     elif how == "renamed":
         nb["cells"][check]["source"] = 'grader.check("q0")'
