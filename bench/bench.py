@@ -258,7 +258,7 @@ def main() -> int:
     import cold  # bench/cold.py: the cold start, under Gradescope's limits
     from similarity_bench import main as similarity_bench  # the similarity report at scale
 
-    cold_ok = cold.main() == 0
+    cold_ok = cold.main([]) == 0
     similarity_ok = similarity_bench() == 0
     return 0 if warm_ok and cold_ok and similarity_ok else 1
 
