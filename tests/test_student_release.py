@@ -18,7 +18,13 @@ import pytest
 from conftest import ROOT, filled_in
 
 from autograder.authoring.pins import suite_pins
-from autograder.authoring.setup_cell import PACKED_HELPERS, packed_in, unpack
+from autograder.authoring.setup_cell import (
+    OTTER_TEST_CASE,
+    OUR_TEST_CASE,
+    PACKED_HELPERS,
+    packed_in,
+    unpack,
+)
 from autograder.authoring.student_env import INSTALL_LINE
 from autograder.bundle import load_bundle
 from autograder.reports.feedback import feedback_markdown
@@ -127,9 +133,12 @@ def test_first_cell_carries_the_helpers_unchanged_and_the_public_tests(tensors_r
     packed = unpack(packed_in(nb["cells"][0]["source"]))
     for helper in PACKED_HELPERS:  # one source of truth: the suite's own files
         assert packed[f"autograder/{helper}"] == (ROOT / "autograder" / helper).read_text()
+    # The public tests otter assign wrote, taking ``test_case`` from the kit, not otter.
     tests = nb["metadata"]["otter"]["tests"]
-    assert {f"tests/{q}.py": t for q, t in tests.items()} == \
-        {k: v for k, v in packed.items() if k.startswith("tests/")}
+    assert {f"tests/{q}.py": t.replace(OTTER_TEST_CASE, OUR_TEST_CASE)
+            for q, t in tests.items()} == {k: v for k, v in packed.items()
+                                          if k.startswith("tests/")}
+    assert all(OTTER_TEST_CASE in t for t in tests.values())
     solution = json.loads(tensors_release.solution.read_text())
     assert solution["cells"][0]["source"] == nb["cells"][0]["source"]  # public tests only
 

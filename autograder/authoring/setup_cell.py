@@ -5,9 +5,10 @@ One source of truth: the helpers packed are this package's own files (``PACKED_H
 read at release time; the tests packed are the public tests otter assign put in the
 notebook's metadata. The cell unpacks them into a folder of the temporary directory named by
 their hash (nothing is written next to the notebook), puts it first on ``sys.path``, and
-creates ``grader`` (``notebook_grader.NotebookGrader``) with the tests as files, the form otter
-needs on Colab. Where otter-grader is missing, it installs its pin on Colab, and elsewhere
-stops with the install line.
+creates ``grader`` (``notebook_grader.NotebookGrader``) with the tests as files, which take
+their ``test_case`` from ``public_checks`` instead of otter. Where otter-grader is missing
+(it makes the export's zip), it installs its pin on Colab, and elsewhere stops with the
+install line.
 
 The cell starts with otter's ``# Initialize Otter`` line: the grader does not run it (it is
 not the student's work; ``submission.is_otter_cell``).
@@ -25,7 +26,11 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 # What the tests import (checks, probes) and what the cell imports (notebook_grader).
 PACKED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/probes.py",
-                  "kit/regular_files.py", "kit/notebook_grader.py")
+                  "kit/regular_files.py", "kit/notebook_grader.py", "kit/public_checks.py")
+# otter's test files import their decorator from otter; the packed ones take ours, so a check
+# runs without importing otter (``public_checks``).
+OTTER_TEST_CASE = "from otter.test_files import test_case"
+OUR_TEST_CASE = "from autograder.kit.public_checks import test_case"
 FIRST_LINE = "# Initialize Otter"
 
 _TEMPLATE = '''\
@@ -33,10 +38,8 @@ _TEMPLATE = '''\
 # helpers and this notebook's public tests, packed below) into a temporary folder, so they work
 # wherever this notebook is: alone in a folder, in JupyterLab, or on Colab. Do not edit it.
 def _set_up_grader():
-    import base64, hashlib, importlib, json, os, shutil, sys, tempfile, zlib
-    try:
-        import otter  # noqa: F401
-    except ImportError:
+    import base64, hashlib, importlib.util, json, os, shutil, sys, tempfile, zlib
+    if importlib.util.find_spec("otter") is None:  # found, not imported: only export needs it
         if "google.colab" not in str(get_ipython()):
             raise ImportError("otter-grader is not installed: in the folder of this notebook "
                               "run `@INSTALL@` (see README.md)") from None
@@ -75,7 +78,13 @@ def packed_files(public_tests: Mapping[str, str]) -> dict[str, str]:
     """Path inside the unpacked folder -> text: the helpers and one test file per question."""
     files = {f"autograder/{name}": (PACKAGE_DIR / name).read_text(encoding="utf-8")
              for name in PACKED_HELPERS}
-    files.update({f"tests/{question}.py": source for question, source in public_tests.items()})
+    for question, source in public_tests.items():
+        if OTTER_TEST_CASE not in source.splitlines():
+            raise ValueError(f"the public test of {question} is not an otter exception-based "
+                             f"test file (no line {OTTER_TEST_CASE!r})")
+        files[f"tests/{question}.py"] = "\n".join(
+            OUR_TEST_CASE if line == OTTER_TEST_CASE else line
+            for line in source.split("\n"))
     return files
 
 

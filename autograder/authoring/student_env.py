@@ -26,6 +26,7 @@ PROJECT_OF_MODULE = {
     "sklearn": "scikit-learn",
     "matplotlib": "matplotlib",
     "tqdm": "tqdm",
+    "IPython": "ipython",  # the kernel's shell (the notebook's grader asks it whether it is Colab)
 }
 # Every student needs these, whatever the notebook imports: the checks (otter-grader), the
 # kernel they run and print in (ipykernel, IPython, jupyter_client, which `validate` drives),

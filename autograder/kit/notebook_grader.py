@@ -1,7 +1,11 @@
-"""The ``grader`` of a student notebook: otter's ``Notebook``, except that ``check`` shows what a
-failing check said and nothing of the test's source, ``export`` zips the notebook that is open
-(not a file name fixed at release time), and on Colab, where otter refuses to export, says how
-to submit instead.
+"""The ``grader`` of a student notebook: ``check`` runs a question's public checks and shows
+what a failing check said, nothing of the test's source; ``export`` zips the notebook that is
+open (not a file name fixed at release time), and on Colab, where otter refuses to export,
+says how to submit instead.
+
+It imports otter only to export: a check runs without it (``public_checks``), so the first
+cell and ``validate`` do not pay otter's import. Under ``otter run`` (otter's grading mode,
+set on ``otter.Notebook`` before the notebook runs) both go to otter, as its grading expects.
 
 Packed into every student notebook with ``checks.py`` and unpacked by its first cell
 (``setup_cell``): it runs in the student's kernel only, so it may import otter and IPython.
@@ -12,13 +16,12 @@ from __future__ import annotations
 import inspect
 import json
 import os
-import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import otter
-from otter.check.utils import IPythonInterpreter
+from autograder.kit.public_checks import run_checks
 
 # jupyter_server starts each notebook's kernel with this variable set to the notebook's path
 # (absolute, or relative to the server's root); ipykernel copies it into ``__session__``.
@@ -29,26 +32,25 @@ COLAB_SUBMIT = (
     "file where your course tells you to; the grader accepts it as it is.")
 
 
-# otter's text for a failing test case puts the line of the test that raised between its
-# header and the exception: "Error at line 22 in test q4:\n  <that line>\nAssertionError: ...".
-OTTER_SOURCE_LINE = re.compile(r"Error at line \d+ in test [^\n]*:\n[^\n]*\n")
-
-
-def without_test_source(message: str) -> str:
-    """A failing test case's message as the student should read it: what the check raised
-    (an ``AssertionError``'s text alone, any other exception with its type), without the
-    line of the test's source that otter quotes."""
-    message = OTTER_SOURCE_LINE.sub("", message, count=1)
-    return re.sub(r"^AssertionError: ", "", message, count=1, flags=re.M)
-
-
 class ExportRefused(Exception):
     """The notebook to export cannot be told; the message says what to do."""
 
 
 def on_colab() -> bool:
-    """Colab, as otter itself detects it (the name of the IPython shell's class)."""
-    return IPythonInterpreter.COLAB.value.running()
+    """Colab, as otter itself detects it (the IPython shell's class comes from google.colab)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    return "google.colab" in str(get_ipython())
+
+
+def otter_grading() -> Any:
+    """otter's ``Notebook`` class when ``otter run`` is grading this notebook, else None.
+    Otter is imported before then by otter's own first cell; never imported here."""
+    otter = sys.modules.get("otter")
+    notebook = getattr(otter, "Notebook", None)
+    return notebook if getattr(notebook, "_grading_mode", False) else None
 
 
 @dataclass(frozen=True)
@@ -98,26 +100,28 @@ def find_open_notebook(assignment: str, folder: Path | None = None,
         f"grader.export({mine[-1].name!r}, pdf=False), or move the other one away")
 
 
-class NotebookGrader(otter.Notebook):
-    """otter's ``Notebook`` with the public tests in ``tests_dir`` (the form Colab needs) and
-    an ``export`` that zips the notebook that is open."""
+class NotebookGrader:
+    """The notebook's ``grader``: public tests in ``tests_dir`` (one file per question, the
+    form Colab needs) and an ``export`` that zips the notebook that is open."""
 
     def __init__(self, assignment: str, tests_dir: str) -> None:
         self.assignment = assignment
-        super().__init__(nb_path=None, tests_dir=tests_dir)
+        self.tests_dir = tests_dir
 
     def check(self, question: str, global_env: dict[str, Any] | None = None) -> Any:
-        if global_env is None:  # the caller's globals, as otter takes them one frame further up
+        if global_env is None:  # the caller's globals
             caller = inspect.currentframe().f_back  # type: ignore[union-attr]
             global_env = caller.f_globals  # type: ignore[union-attr]
-        result = super().check(question, global_env)
-        for case in result.test_case_results:
-            if not case.passed and case.message:
-                case.message = without_test_source(case.message)
-        return result
+        grading = otter_grading()
+        if grading is not None:  # otter records its result here, at the check cell
+            return grading(tests_dir=self.tests_dir).check(question, global_env)
+        path = Path(self.tests_dir) / f"{question}.py"
+        if not path.is_file():
+            raise FileNotFoundError(f"Test {question} does not exist")
+        return run_checks(path, global_env)
 
     def export(self, nb_path: str | None = None, *args: Any, **kwargs: Any) -> None:
-        if type(self)._grading_mode:  # as otter's own export: never while grading
+        if otter_grading() is not None:  # as otter's own export: never while grading
             return None
         if on_colab():
             print(COLAB_SUBMIT)
@@ -127,4 +131,11 @@ class NotebookGrader(otter.Notebook):
             print(f"Exporting {found.path.name} (found by {found.found_by}); make sure you "
                   "saved it first.")
             nb_path = str(found.path)
-        return super().export(nb_path, *args, **kwargs)
+        try:
+            from otter import Notebook
+        except ImportError:
+            raise ImportError("otter-grader is not installed, and it makes the zip: in the "
+                              "folder of this notebook run `pip install -r requirements.txt` "
+                              "(see README.md)") from None
+        return Notebook(nb_path=None, tests_dir=self.tests_dir).export(nb_path, *args, **kwargs)
+

@@ -2,7 +2,8 @@
 (``checks``) and the objects they lend to student code (``probes``), the reader of files a
 student's code controls (``regular_files``: intake and checks share it), the notebook a
 submission file holds (``notebook_file``: intake and ``validate`` share it), the pre-submission
-check (``validate``) and the student notebook's ``grader`` (``notebook_grader``).
+check (``validate``), the student notebook's ``grader`` (``notebook_grader``) and the runner
+of its public checks (``public_checks``).
 
 Imports nothing of the grader: these files are copied into every student release and packed
 into every student notebook, and run where only the release's requirements are installed.

@@ -200,6 +200,10 @@ def render_report(report: ValidationReport) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # nbformat imports jsonschema, whose optional IRI format checker (rfc3987_syntax, installed
+    # with JupyterLab) builds a parser on import: a second of CPU, a cold start's largest
+    # import here, for a format nbformat never checks. This process only, never the kernel's.
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     parser = argparse.ArgumentParser(prog="python -m autograder.kit.validate",
                                      description="Check a notebook before you submit it.")
     parser.add_argument("notebook", type=Path,

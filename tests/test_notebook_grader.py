@@ -1,0 +1,83 @@
+"""The student notebook's ``grader``: its checks run without otter and say what otter's would,
+less the test's source; otter is imported only to export."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+from otter.test_files.exception_test import ExceptionTestFile
+
+from autograder.authoring.setup_cell import OTTER_TEST_CASE, OUR_TEST_CASE
+from autograder.kit.public_checks import run_checks
+
+TEST_FILE = f'''\
+{OTTER_TEST_CASE}
+
+OK_FORMAT = False
+
+name = "q7"
+points = None
+
+@test_case(points=1, hidden=False)
+def test_q7_shape(x):
+    if x != 3:
+        raise AssertionError(f"`x` is wrong -- got: {{x}}, expected: 3")
+
+@test_case(points=1, hidden=False, failure_message="look at `y` again")
+def test_q7_type(y):
+    len(y)
+
+@test_case(points=2, hidden=False, success_message="well done")
+def test_q7_env(env):
+    assert "x" in env
+'''
+
+
+def _otter_result(path, env):
+    result = ExceptionTestFile.from_file(str(path))
+    result.run(env)
+    for case in result.test_case_results:  # what our grader showed when it ran otter's check
+        case.message = re.sub(r"Error at line \d+ in test [^\n]*:\n[^\n]*\n", "", case.message)
+        case.message = re.sub(r"^AssertionError: ", "", case.message, flags=re.M)
+    return result
+
+
+def test_public_checks_say_what_otter_says_without_the_tests_source(tmp_path):
+    ours_path = tmp_path / "ours" / "q7.py"
+    ours_path.parent.mkdir()
+    ours_path.write_text(TEST_FILE.replace(OTTER_TEST_CASE, OUR_TEST_CASE))
+    otters_path = tmp_path / "q7.py"
+    otters_path.write_text(TEST_FILE)
+    for env in ({"x": 3, "y": [1]}, {"x": 4, "y": 5}, {}):
+        ours, otters = run_checks(ours_path, dict(env)), _otter_result(otters_path, dict(env))
+        assert [(r.test_case.name, r.passed, r.message) for r in ours.test_case_results] == \
+            [(r.test_case.name, r.passed, r.message) for r in otters.test_case_results]
+        assert repr(ours) == repr(otters)
+        assert ours.passed_all == otters.passed_all
+    failing = run_checks(ours_path, {"x": 4, "y": 5})
+    assert "got: 4, expected: 3" in repr(failing) and "raise AssertionError" not in repr(failing)
+    assert "TypeError: object of type 'int' has no len()" in repr(failing)
+    assert "passed!" in run_checks(ours_path, {"x": 3, "y": []})._repr_html_()
+
+
+def test_the_notebooks_checks_never_import_otter(releases, tmp_path):
+    """The reference, with its checks, then a cell that fails if otter was imported: validate
+    (a real kernel) reports no error. The export cell, which needs otter, validate leaves out."""
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    nb = json.loads(release.solution.read_text())
+    nb["metadata"]["otter"]["tests"] = json.loads(
+        release.student_notebook.read_text())["metadata"]["otter"]["tests"]
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                        "execution_count": None,
+                        "source": "import sys\nassert 'otter' not in sys.modules"})
+    (folder / "done.ipynb").write_text(json.dumps(nb))
+    result = subprocess.run([sys.executable, "-m", "autograder.kit.validate", "done.ipynb"],
+                            cwd=folder, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout
+    assert "ready to submit" in result.stdout and "public checks pass" in result.stdout
