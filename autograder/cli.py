@@ -235,8 +235,9 @@ def cmd_gradescope(args: argparse.Namespace) -> int:
 
 def _add_limit_options(parser: argparse.ArgumentParser) -> None:
     defaults = Limits()
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="parallel grading workers (default: number of cores)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="parallel grading workers (default: one per 4 submissions, up "
+                             "to the number of cores)")
     parser.add_argument("--timeout", type=float, default=defaults.submission_seconds,
                         help="wall-clock seconds per submission")
     parser.add_argument("--cell-timeout", type=float, default=defaults.cell_seconds,
