@@ -56,7 +56,7 @@ def batch(tmp_path_factory, releases):
         handle.write(solution)  # a name that is not UTF-8, as file systems allow
     notebook_with_answer(release.solution, "q1", ODD_CODE, folder / "odd.ipynb")
     out = root / "out"
-    results = grade_submissions(release.bundle, [folder], workers=2, out_dir=out,
+    results = grade_submissions(release.bundle, [folder], out_dir=out,
                                 limits=Limits(submission_seconds=120, cell_seconds=60))
     with open(out / "grades.csv", newline="", encoding="utf-8") as handle:
         rows = {row["submission"]: row for row in csv.DictReader(handle)}

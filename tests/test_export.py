@@ -54,7 +54,7 @@ def graded(releases, tmp_path_factory) -> Path:
         copy_to(release.student_notebook, folder / f"{name}.ipynb")
     (folder / "frank.ipynb").write_text("{not a notebook")  # invalid: graded 0
     out = folder.parent / "out"
-    grade_submissions(release.bundle, [folder], workers=2, out_dir=out)
+    grade_submissions(release.bundle, [folder], out_dir=out)
     return out
 
 

@@ -40,7 +40,7 @@ def graded(releases, tmp_path_factory):
     wrong = variants_for(ASSIGNMENT)[QUESTION]["wrong"][WRONG]
     notebook_with_answer(release.solution, QUESTION, wrong, folder / "control.ipynb")
     notebook_with_answer(release.solution, QUESTION, wrong + CLAIMS_ADAM, folder / "attack.ipynb")
-    return {r.submission: r for r in grade_submissions(release.bundle, [folder], workers=2)}
+    return {r.submission: r for r in grade_submissions(release.bundle, [folder])}
 
 
 def test_an_optimizer_that_claims_to_be_adam_earns_nothing(graded):

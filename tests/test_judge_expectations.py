@@ -100,8 +100,7 @@ def graded(releases, tmp_path_factory):
                                  folder / f"control_{question}.ipynb")
             notebook_with_answer(release.solution, question, code + attack,
                                  folder / f"attack_{question}.ipynb")
-        by_name = {r.submission: r for r in grade_submissions(release.bundle, [folder],
-                                                              workers=2)}
+        by_name = {r.submission: r for r in grade_submissions(release.bundle, [folder])}
         for (name, question) in CASES:
             if name == assignment:
                 results[name, question] = {kind: by_name[f"{kind}_{question}"]

@@ -35,7 +35,7 @@ def graded(releases, tmp_path_factory):
         notebook_with_answer(release.solution, question, answer, folder / "control.ipynb")
         notebook_with_answer(release.solution, question, f"{answer}\nimport torch\n{state}\n",
                              folder / "attack.ipynb")
-        batch = grade_submissions(release.bundle, [folder], workers=2)
+        batch = grade_submissions(release.bundle, [folder])
         results[(assignment, question)] = {r.submission: r for r in batch}
     return results
 

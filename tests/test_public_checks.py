@@ -63,7 +63,7 @@ def graded(releases, tmp_path_factory):
             paths[(assignment, question, label)] = notebook_with_answer(
                 release.solution, question, code, folder / assignment / f"m{number}.ipynb")
         by_stem = {r.submission: r for r in grade_submissions(
-            release.bundle, list(paths.values()), workers=2)}
+            release.bundle, list(paths.values()))}
         results.update({key: by_stem[path.stem] for key, path in paths.items()})
     return results
 

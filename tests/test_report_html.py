@@ -41,7 +41,7 @@ def graded(releases, tmp_path_factory) -> Path:
     step = notebook_with_answer(release.solution, "q1", Q1_WRONG, root / "step.ipynb")
     notebook_with_answer(step, "q4", Q4_HOSTILE, batch / "hostile.ipynb")
     out = root / "out"
-    grade_submissions(release.bundle, [batch], workers=2, out_dir=out)
+    grade_submissions(release.bundle, [batch], out_dir=out)
     return out
 
 
