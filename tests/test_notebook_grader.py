@@ -81,3 +81,40 @@ def test_the_notebooks_checks_never_import_otter(releases, tmp_path):
                             cwd=folder, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout
     assert "ready to submit" in result.stdout and "public checks pass" in result.stdout
+
+
+def _run_with_first_cell(release, folder, first_cell):
+    """The reference (its public tests as the release packs them) after ``first_cell``, every
+    question checked at the end, in a real kernel; the executed notebook."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    folder.mkdir()
+    nb = nbformat.from_dict(json.loads(release.solution.read_text()))
+    nb.metadata["otter"]["tests"] = json.loads(
+        release.student_notebook.read_text())["metadata"]["otter"]["tests"]
+    questions = sorted(nb.metadata["otter"]["tests"], key=lambda q: (len(q), q))
+    nb.cells = [c for c in nb.cells if "grader.export" not in c.source]
+    nb.cells.insert(0, nbformat.v4.new_code_cell(first_cell))
+    nb.cells.append(nbformat.v4.new_code_cell(
+        f"print('FAILED', [q for q in {questions!r} if not grader.check(q).passed_all])"))
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return [(c.source, o) for c in nb.cells for o in c.get("outputs", [])]
+
+
+def test_without_otter_the_first_cell_names_the_install_line_and_colab_needs_nothing(
+        releases, tmp_path):
+    from test_student_release import SIMULATE_COLAB
+
+    release = releases["01-tensors"]
+    no_otter = 'import sys\nsys.modules["otter"] = None  # as if not installed\n'
+    local = _run_with_first_cell(release, tmp_path / "local", no_otter)
+    errors = [o for _, o in local if o.get("output_type") == "error"]
+    assert errors and errors[0]["ename"] == "ImportError"
+    assert "pip install -r requirements.txt" in errors[0]["evalue"]
+
+    colab = _run_with_first_cell(release, tmp_path / "colab", no_otter + SIMULATE_COLAB)
+    assert [o for _, o in colab if o.get("output_type") == "error"] == []
+    assert any("FAILED []" in o.get("text", "") for _, o in colab)
+    assert not any("pip" in o.get("text", "") for _, o in colab)  # nothing installed

@@ -124,7 +124,7 @@ def test_release_says_how_to_install_pinned_like_the_suite(tensors_release):
     assert all(line in pins.values() for line in lines), "a requirement not pinned by the suite"
     readme = (folder / "README.md").read_text()
     assert f"```sh\n{INSTALL_LINE}\n```" in readme
-    assert "## On Google Colab" in readme and f"%pip install -q {pins['otter-grader']}" in readme
+    assert "## On Google Colab" in readme and "%pip install" not in readme
     assert "Download .ipynb" in readme
 
 

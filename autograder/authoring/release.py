@@ -192,13 +192,12 @@ def _run_otter_assign(staged: Path, out: Path, instructor_path: Path) -> None:
 
 
 def _with_setup_cell(nb: nbformat.NotebookNode, name: str, public_tests: dict[str, str],
-                     install_line: str, colab_requirements: str) -> nbformat.NotebookNode:
+                     install_line: str) -> nbformat.NotebookNode:
     """Replace otter's init cell (``grader = otter.Notebook("x.ipynb")``: it needs the helpers
     and the tests beside the notebook, and names a file) with ours (``setup_cell``)."""
     for cell in nb.cells:
         if cell.cell_type == "code" and raw_source(cell).lstrip().startswith(FIRST_LINE):
-            cell.source = setup_cell_source(name, public_tests, install_line=install_line,
-                                            colab_requirements=colab_requirements)
+            cell.source = setup_cell_source(name, public_tests, install_line=install_line)
             # JupyterLab shows it collapsed: it is long, and not the student's to read.
             cell.metadata["jupyter"] = {"source_hidden": True}
             return nb
@@ -230,8 +229,7 @@ def _stage(source: Path, name: str, stage: Path) -> tuple[Path, Path, Path]:
     except UnknownImportError as error:
         raise ReleaseError(source, str(error)) from None
     for nb in (student_nb_built, solution_nb):  # the reference runs what students run
-        _with_setup_cell(nb, name, public_tests, INSTALL_LINE,
-                         " ".join(environment.colab_requirements))
+        _with_setup_cell(nb, name, public_tests, INSTALL_LINE)
     otter_zip = next((out / "autograder").glob("*.zip"))
     with zipfile.ZipFile(otter_zip) as zf:
         entries = {n: zf.read(n) for n in zf.namelist() if not n.endswith("/")}

@@ -7,8 +7,8 @@ notebook's metadata. The cell unpacks them into a folder of the temporary direct
 their hash (nothing is written next to the notebook), puts it first on ``sys.path``, and
 creates ``grader`` (``notebook_grader.NotebookGrader``) with the tests as files, which take
 their ``test_case`` from ``public_checks`` instead of otter. Where otter-grader is missing
-(it makes the export's zip), it installs its pin on Colab, and elsewhere stops with the
-install line.
+(it makes the export's zip) it stops with the install line, except on Colab, which exports
+no zip and has everything else: nothing is installed there.
 
 The cell starts with otter's ``# Initialize Otter`` line: the grader does not run it (it is
 not the student's work; ``submission.is_otter_cell``).
@@ -39,11 +39,11 @@ _TEMPLATE = '''\
 # wherever this notebook is: alone in a folder, in JupyterLab, or on Colab. Do not edit it.
 def _set_up_grader():
     import base64, hashlib, importlib.util, json, os, shutil, sys, tempfile, zlib
-    if importlib.util.find_spec("otter") is None:  # found, not imported: only export needs it
-        if "google.colab" not in str(get_ipython()):
-            raise ImportError("otter-grader is not installed: in the folder of this notebook "
-                              "run `@INSTALL@` (see README.md)") from None
-        get_ipython().run_line_magic("pip", "install -q @COLAB@")  # Colab has torch already
+    # otter-grader makes the export's zip (found here, not imported). Colab has the rest
+    # (torch, NumPy, IPython) and exports no zip: nothing to install there.
+    if importlib.util.find_spec("otter") is None and "google.colab" not in str(get_ipython()):
+        raise ImportError("otter-grader is not installed: in the folder of this notebook "
+                          "run `@INSTALL@` (see README.md)")
     data = zlib.decompress(base64.b64decode(_PACKED))
     folder = os.path.join(tempfile.gettempdir(),
                           "autograder-" + hashlib.sha256(data).hexdigest()[:16])
@@ -100,10 +100,9 @@ def unpack(packed: str) -> dict[str, str]:
 
 
 def setup_cell_source(assignment: str, public_tests: Mapping[str, str], *,
-                      install_line: str, colab_requirements: str) -> str:
+                      install_line: str) -> str:
     lines = textwrap.wrap(pack(packed_files(public_tests)), 96)
     return (_TEMPLATE.replace("@INSTALL@", install_line)
-            .replace("@COLAB@", colab_requirements)
             .replace("@ASSIGNMENT@", repr(assignment))
             .replace("@PACKED@", "\n".join(f'    "{line}"' for line in lines)))
 

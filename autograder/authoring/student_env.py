@@ -6,8 +6,9 @@ The packages are those the student notebook and its public tests import (``torch
 everything else that can change what the student's checks compute or print (the kernel and
 IPython, the dependencies a project computes with): all at the grader's versions, so a check
 passes or fails for the student as it does on the grader.
-Colab already has torch, NumPy and scikit-learn (with its own GPU build of torch); there the
-student installs only otter-grader, which the notebook's first cell does by itself.
+Colab already has torch, NumPy, IPython and scikit-learn (with its own GPU build of torch);
+the checks need nothing else, and only the export (which Colab does not run) needs otter-grader,
+so nothing is installed there.
 """
 
 from __future__ import annotations
@@ -46,16 +47,11 @@ class UnknownImportError(ValueError):
 @dataclass(frozen=True)
 class StudentEnvironment:
     requirements: tuple[str, ...]  # pin lines, e.g. "torch==2.13.0"
-    colab_requirements: tuple[str, ...]  # what Colab lacks: otter-grader's pin
 
     def requirements_txt(self, assignment: str) -> str:
         return (f"# What {assignment} needs: `{INSTALL_LINE}` (Python 3.11 or newer).\n"
                 "# Pinned like the course's grader (its constraints.txt); do not edit.\n"
                 + "\n".join(self.requirements) + "\n")
-
-    @property
-    def colab_install_line(self) -> str:
-        return "%pip install -q " + " ".join(self.colab_requirements)
 
 
 def imported_modules(sources: Iterable[str]) -> set[str]:
@@ -94,5 +90,4 @@ def student_environment(sources: Iterable[str]) -> StudentEnvironment:
     missing = [p for p in projects if p not in pins]
     if missing:
         raise UnknownImportError(f"constraints.txt pins no version of {', '.join(missing)}")
-    return StudentEnvironment(requirements=tuple(pins[p] for p in projects),
-                              colab_requirements=(pins["otter-grader"],))
+    return StudentEnvironment(requirements=tuple(pins[p] for p in projects))

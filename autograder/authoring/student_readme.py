@@ -24,8 +24,8 @@ With Python 3.11 or newer, in this folder (a virtual environment is best:
 ## On Google Colab
 
 Upload `{notebook}` (*File > Upload notebook*) and run its cells from the top. The first
-cell installs what Colab lacks (`{environment.colab_install_line}`) and unpacks the checks;
-nothing else needs uploading. To use a GPU: *Runtime > Change runtime type*.
+cell unpacks the checks; nothing needs installing or uploading (Colab has PyTorch and NumPy,
+at its own versions). To use a GPU: *Runtime > Change runtime type*.
 
 ## Work, check, submit
 
