@@ -42,9 +42,14 @@ lint: $(STAMP)
 
 # Two test processes (the cores here): a test file stays in one process, so its module
 # fixtures run once, except the heavy files, split by assignment; releases and graded batches
-# are built once for both, and the longest units start first (tests/conftest.py).
-test: lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25
+# are built once for both, and the longest units start first (tests/conftest.py). Lint runs
+# beside them (the tests' first seconds leave a core idle); its output comes after theirs, and
+# either failing fails the target.
+test: $(STAMP)
+	@$(MAKE) --no-print-directory lint > $(VENV)/lint.log 2>&1 & lint=$$!; \
+	$(BIN)/python -m pytest -n 2 --dist loadfile --durations=25; tests=$$?; \
+	wait $$lint; linted=$$?; echo "--- make lint"; cat $(VENV)/lint.log; \
+	test $$tests -eq 0 && test $$linted -eq 0
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench.py

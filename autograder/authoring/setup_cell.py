@@ -24,7 +24,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
-# What the tests import (checks, probes) and what the cell imports (notebook_grader).
+# What the tests import (checks, probes) and what the cell imports (notebook_grader, which
+# runs the tests with public_checks).
 PACKED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/probes.py",
                   "kit/regular_files.py", "kit/notebook_grader.py", "kit/public_checks.py")
 # otter's test files import their decorator from otter; the packed ones take ours, so a check
