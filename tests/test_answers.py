@@ -88,11 +88,11 @@ AGREE_MARKER = "AUTOGRADER-AGREE "
 
 
 def _kernel_public_checks(release, variants: dict, folder: Path) -> dict[str, list[bool]]:
-    """Every variant's public checks as otter's ``grader.check`` sees them in a real Jupyter
-    kernel, in the student release's folder: one kernel runs the reference notebook and, at each
-    question's answer cell, each variant of it followed by ``grader.check``. Before each variant
-    the reference cells above it run again, so that a variant which changes shared data in place
-    (``digits.data /= 16``) does not reach the next one."""
+    """Every variant's public checks as the notebook's ``grader.check`` sees them in a real
+    Jupyter kernel, in the student release's folder: one kernel runs the reference notebook
+    and, at each question's answer cell, each variant of it followed by ``grader.check``. Before
+    each variant the reference cells above it run again, so that a variant which changes shared
+    data in place (``digits.data /= 16``) does not reach the next one."""
     import nbformat
     from nbclient import NotebookClient
 

@@ -61,7 +61,7 @@ def expected_assignment() -> str | None:
 
 
 def _check_cell(questions: list[str]) -> str:
-    # Runs in the student's kernel after the notebook: otter's own grader.check on each
+    # Runs in the student's kernel after the notebook: the notebook's own grader.check on each
     # question, results printed as one JSON line the validator reads back.
     return (
         "import json as _json\n"

@@ -177,8 +177,8 @@ def skip_without_cuda(reason: str = "needs a CUDA GPU, and this machine has none
 
     Use as ``if skip_without_cuda(): return`` at the top of a CUDA-only check, which must carry
     0 points. Under the grading engine it raises ``CheckSkipped`` (reported as skipped); under
-    otter's ``grader.check`` it returns True so the check returns early and cannot fail a
-    student on a machine without a GPU. Returns False when CUDA is present.
+    the notebook's ``grader.check`` (or otter's) it returns True so the check returns early and
+    cannot fail a student on a machine without a GPU. Returns False when CUDA is present.
     """
     if cuda_available():
         return False
