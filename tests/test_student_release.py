@@ -158,10 +158,10 @@ def fresh_python(tensors_release, tmp_path_factory) -> Path:
     venv = root / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
-    # The README's line as it is; pip only skips compiling every installed module to bytecode
-    # (torch's thousands: CPU the rest of the suite needs), which Python does on import.
-    result = subprocess.run([str(python), "-m", *install.split()], cwd=release,
-                            env={**os.environ, "PIP_NO_COMPILE": "1"},
+    # The README's line, and pip's --no-compile: it skips compiling every installed module to
+    # bytecode (torch's thousands: CPU the rest of the suite needs), which Python does on
+    # import. (Not PIP_NO_COMPILE=1: pip reads that as compile=True.)
+    result = subprocess.run([str(python), "-m", *install.split(), "--no-compile"], cwd=release,
                             capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stderr[-3000:]
     probe = subprocess.run([str(python), "-c", "import autograder"], cwd=root,
