@@ -118,3 +118,29 @@ def test_without_otter_the_first_cell_names_the_install_line_and_colab_needs_not
     assert [o for _, o in colab if o.get("output_type") == "error"] == []
     assert any("FAILED []" in o.get("text", "") for _, o in colab)
     assert not any("pip" in o.get("text", "") for _, o in colab)  # nothing installed
+
+
+def test_under_otters_grading_mode_the_check_is_otters(tmp_path):
+    """``otter run`` sets its grading mode on ``otter.Notebook`` before the notebook runs; then
+    the notebook's check is otter's own (its result type, its tests folder), so otter records
+    each question at its check cell as it expects."""
+    import otter
+    from otter.test_files.abstract_test import TestFile
+
+    from autograder.kit.notebook_grader import NotebookGrader
+
+    ours, otters = tmp_path / "ours", tmp_path / "otters"
+    for folder, first_line in ((ours, OUR_TEST_CASE), (otters, OTTER_TEST_CASE)):
+        folder.mkdir()
+        (folder / "q7.py").write_text(TEST_FILE.replace(OTTER_TEST_CASE, first_line))
+    grader = NotebookGrader("x", tests_dir=str(ours))
+    assert not isinstance(grader.check("q7", {"x": 3, "y": []}), TestFile)
+    otter.Notebook.init_grading_mode(str(otters))
+    try:
+        result = grader.check("q7", {"x": 4, "y": []})
+        exported = grader.export()  # nothing while grading: no notebook to find, no error
+    finally:
+        otter.Notebook._grading_mode = False
+        otter.Notebook._tests_dir_override = None
+    assert isinstance(result, TestFile) and not result.passed_all
+    assert exported is None
