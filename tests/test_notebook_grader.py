@@ -120,7 +120,7 @@ def test_without_otter_the_first_cell_names_the_install_line_and_colab_needs_not
     assert not any("pip" in o.get("text", "") for _, o in colab)  # nothing installed
 
 
-def test_under_otters_grading_mode_the_check_is_otters(tmp_path):
+def test_under_otters_grading_mode_the_check_is_otters(tmp_path, monkeypatch):
     """``otter run`` sets its grading mode on ``otter.Notebook`` before the notebook runs; then
     the notebook's check is otter's own (its result type, its tests folder), so otter records
     each question at its check cell as it expects."""
@@ -133,6 +133,7 @@ def test_under_otters_grading_mode_the_check_is_otters(tmp_path):
     for folder, first_line in ((ours, OUR_TEST_CASE), (otters, OTTER_TEST_CASE)):
         folder.mkdir()
         (folder / "q7.py").write_text(TEST_FILE.replace(OTTER_TEST_CASE, first_line))
+    monkeypatch.chdir(tmp_path)  # otter's check writes its log (.OTTER_LOG) here
     grader = NotebookGrader("x", tests_dir=str(ours))
     assert not isinstance(grader.check("q7", {"x": 3, "y": []}), TestFile)
     otter.Notebook.init_grading_mode(str(otters))
