@@ -76,9 +76,11 @@ class Bundle:
     @property
     def warm_modules(self) -> tuple[str, ...]:
         """Modules worth importing once in a grading worker, before its first submission: the
-        packages the tests import (``sklearn.datasets``), and torch's compiler front end where
-        the tests build models or optimizers (a module's forward on the simulated GPU, and
-        every optimizer, import it: a second each)."""
+        packages the tests import (``sklearn.datasets``), and what a module's first forward on
+        the meta device (the simulated GPU) imports where the tests build models or optimizers
+        (sympy and torch's symbolic shapes: a third of a second), and torch's compiler where
+        the tests switch deterministic algorithms on (``torch.use_deterministic_algorithms``
+        imports it: one to two seconds, in the judge and in the student's process)."""
         names: set[str] = set()
         for question in self.questions:
             tree = ast.parse(question.module)
@@ -88,15 +90,21 @@ class Bundle:
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     names.add(node.module)
                 elif _names_model_code(node):
-                    names.add(COMPILER_FRONT_END)
-        return tuple(sorted(n for n in names if n == COMPILER_FRONT_END or (
+                    names.add(SYMBOLIC_SHAPES)
+                elif isinstance(node, ast.Attribute) and node.attr == DETERMINISTIC_SWITCH:
+                    names.add(COMPILER_CONFIG)
+        return tuple(sorted(n for n in names if n in (SYMBOLIC_SHAPES, COMPILER_CONFIG) or (
             n.split(".")[0] not in sys.stdlib_module_names
             and n.split(".")[0] not in ("autograder", "torch", "numpy"))))
 
 
-# Imported by torch on a module's first forward on the meta device and on an optimizer's
-# creation; a grading worker imports it once where an assignment needs it (Bundle.warm_modules).
-COMPILER_FRONT_END = "torch._dynamo"
+# Imported by torch on a module's first forward on the meta device; a grading worker imports it
+# once where an assignment builds models (Bundle.warm_modules).
+SYMBOLIC_SHAPES = "torch.fx.experimental.symbolic_shapes"
+# Imported by ``torch.use_deterministic_algorithms`` (it sets the compiler's flag too), and with
+# it torch's compiler front end; imported once where an assignment's tests call it.
+DETERMINISTIC_SWITCH = "use_deterministic_algorithms"
+COMPILER_CONFIG = "torch._inductor.config"
 
 
 def _names_model_code(node: ast.AST) -> bool:

@@ -25,9 +25,10 @@ from pathlib import Path
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 # What the tests import (checks, probes) and what the cell imports (notebook_grader, which
-# runs the tests with public_checks).
+# runs the tests with public_checks and defers torch's compiler as the grader does).
 PACKED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/probes.py",
-                  "kit/regular_files.py", "kit/notebook_grader.py", "kit/public_checks.py")
+                  "kit/regular_files.py", "kit/notebook_grader.py", "kit/public_checks.py",
+                  "kit/compiler_on_demand.py")
 # otter's test files import their decorator from otter; the packed ones take ours, so a check
 # runs without importing otter (``public_checks``).
 OTTER_TEST_CASE = "from otter.test_files import test_case"

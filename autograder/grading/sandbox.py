@@ -28,9 +28,10 @@ import types
 from dataclasses import dataclass
 from typing import Any
 
-from autograder.bundle import COMPILER_FRONT_END
+from autograder.bundle import COMPILER_CONFIG, SYMBOLIC_SHAPES
 from autograder.grading import isolation, wire
 from autograder.grading.job import JOB_MARK, JOB_MAX_BYTES, Job
+from autograder.kit.compiler_on_demand import defer_compiler_import
 
 # Each worker's child runs as its own uid (when the grader is root), so one worker's
 # kill-everything-of-my-uid sweep never touches another's, and RLIMIT_NPROC is per worker.
@@ -43,7 +44,8 @@ PR_SET_CHILD_SUBREAPER = 36
 
 # Modules a course's notebooks and tests may use that cost seconds to import, warmed by a
 # worker that serves any bundle (``Bundle.warm_modules`` picks an assignment's own).
-OPTIONAL_WARM_MODULES = ("sklearn.datasets", "sklearn.model_selection", COMPILER_FRONT_END)
+OPTIONAL_WARM_MODULES = ("sklearn.datasets", "sklearn.model_selection", SYMBOLIC_SHAPES,
+                         COMPILER_CONFIG)
 
 
 # What the student's process keeps of the grader's environment: the language, the time zone,
@@ -76,6 +78,9 @@ def _prepare_interpreter(warm: tuple[str, ...] | None = None) -> Any:
     import torch.testing  # noqa: F401
     import torch.utils.data  # noqa: F401
 
+    # torch's compiler front end waits until a student compiles something: a second or two of
+    # CPU that every optimizer would otherwise pay, in every worker and every cold grade.
+    defer_compiler_import()
     # Seconds each: a cold start (one submission: Gradescope) pays only for what it uses.
     for name in OPTIONAL_WARM_MODULES if warm is None else warm:
         try:
@@ -115,11 +120,11 @@ def _prepare_interpreter(warm: tuple[str, ...] | None = None) -> Any:
     shell._tee = no_tee  # type: ignore[method-assign, assignment]  # a method, patched
     # Warm the paths every submission takes (IPython's cell compiler, torch's first ops, the
     # meta device), so each forked child inherits them ready instead of paying again; a
-    # module's forward there too where the assignment builds models. Arithmetic on meta
-    # imports the compiler front end, so only then (a cold 01 saves its second).
+    # module's forward there too where the assignment builds models. A forward on meta imports
+    # sympy and torch's symbolic shapes, so only then (a cold 01 saves a third of a second).
     warm_up = ("import torch\n_ = (torch.ones(2, 2) @ torch.ones(2, 2)).sum().item()\n"
                "_ = torch.ones(1, 2).to('meta')\n")
-    if COMPILER_FRONT_END in sys.modules:
+    if SYMBOLIC_SHAPES in sys.modules:
         warm_up += "_ = torch.nn.Linear(2, 2).to('meta')(torch.ones(1, 2, device='meta'))\n"
     shell.run_cell(warm_up, store_history=True)
     shell.reset(new_session=False)

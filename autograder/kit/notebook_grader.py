@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from autograder.kit.compiler_on_demand import defer_compiler_import
 from autograder.kit.public_checks import run_checks
 
 # jupyter_server starts each notebook's kernel with this variable set to the notebook's path
@@ -107,6 +108,8 @@ class NotebookGrader:
     def __init__(self, assignment: str, tests_dir: str) -> None:
         self.assignment = assignment
         self.tests_dir = tests_dir
+        # As in the grader's sandbox: the notebook runs, and validate times it, as graded.
+        defer_compiler_import()
 
     def check(self, question: str, global_env: dict[str, Any] | None = None) -> Any:
         if global_env is None:  # the caller's globals
