@@ -109,3 +109,18 @@ def test_a_torch_it_was_not_written_for_is_left_alone():
     assert not result["applied"]
     assert result["code"].endswith("_compile.py")  # torch's own inner function
     assert result["compiler_loaded"]  # slower, as torch is
+
+
+def test_workers_warm_what_each_assignments_tests_import(releases):
+    """What a worker imports up front follows the tests: 02 switches deterministic algorithms
+    on (torch's compiler comes with it), the others build models (symbolic shapes) or use
+    scikit-learn; 01 needs nothing beyond torch. Never the compiler front end by itself."""
+    from autograder.bundle import load_bundle
+
+    warm = {name: load_bundle(releases[name].bundle).warm_modules
+            for name in ("01-tensors", "02-reproducibility", "03-gpu", "04-mini-project")}
+    assert warm["01-tensors"] == ()
+    assert warm["02-reproducibility"] == ("torch._inductor.config",
+                                          "torch.fx.experimental.symbolic_shapes")
+    assert warm["03-gpu"] == ("torch.fx.experimental.symbolic_shapes",)
+    assert warm["04-mini-project"] == ("sklearn.datasets", "torch.fx.experimental.symbolic_shapes")
