@@ -73,14 +73,16 @@ class Bundle:
     def fresh_process(self) -> bool:
         return any(q.fresh_process for q in self.questions)
 
-    @property
-    def warm_modules(self) -> tuple[str, ...]:
-        """Modules worth importing once in a grading worker, before its first submission: the
-        packages the tests import (``sklearn.datasets``), and what a module's first forward on
-        the meta device (the simulated GPU) imports where the tests build models or optimizers
-        (sympy and torch's symbolic shapes: a third of a second), and torch's compiler where
-        the tests switch deterministic algorithms on (``torch.use_deterministic_algorithms``
-        imports it: one to two seconds, in the judge and in the student's process)."""
+    def warm_modules(self, submissions: int) -> tuple[str, ...]:
+        """Modules worth importing once in a grading worker, before its first submission of
+        ``submissions``. What the tests import for sure: the packages they import
+        (``sklearn.datasets``), and torch's compiler where they switch deterministic algorithms
+        on (``torch.use_deterministic_algorithms`` imports it: one to two seconds). And, for
+        more than one submission, a guess: what a module's first forward on the meta device
+        (the simulated GPU) imports, where the tests build models or optimizers (sympy and
+        torch's symbolic shapes: a third of a second and 33 MB). For one submission (a cold
+        start: Gradescope) the guess is left to the processes that turn out to need it, since
+        a wrong one is paid in full (04's tests build models and never run one on meta)."""
         names: set[str] = set()
         for question in self.questions:
             tree = ast.parse(question.module)
@@ -89,7 +91,7 @@ class Bundle:
                     names.update(alias.name for alias in node.names)
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     names.add(node.module)
-                elif _names_model_code(node):
+                elif _names_model_code(node) and submissions > 1:
                     names.add(SYMBOLIC_SHAPES)
                 elif isinstance(node, ast.Attribute) and node.attr == DETERMINISTIC_SWITCH:
                     names.add(COMPILER_CONFIG)
@@ -99,7 +101,8 @@ class Bundle:
 
 
 # Imported by torch on a module's first forward on the meta device; a grading worker imports it
-# once where an assignment builds models (Bundle.warm_modules).
+# once where an assignment builds models and it grades more than one submission
+# (Bundle.warm_modules).
 SYMBOLIC_SHAPES = "torch.fx.experimental.symbolic_shapes"
 # Imported by ``torch.use_deterministic_algorithms`` (it sets the compiler's flag too), and with
 # it torch's compiler front end; imported once where an assignment's tests call it.

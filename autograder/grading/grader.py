@@ -491,7 +491,7 @@ def grade_submissions(
     if batch.runnable:
         workers = max(1, min(workers or default_workers(len(batch.runnable)),
                              len(batch.runnable)))
-        with worker_pool(workers, warm=batch.bundle.warm_modules) as pool:
+        with worker_pool(workers, warm=batch.bundle.warm_modules(len(batch.runnable))) as pool:
 
             def grade_next(index: int) -> None:
                 worker = pool.get()
