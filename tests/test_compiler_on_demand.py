@@ -127,3 +127,14 @@ def test_workers_warm_what_each_assignments_tests_import(releases):
     shapes = "torch.fx.experimental.symbolic_shapes"
     assert batch == {"01-tensors": (), "02-reproducibility": ("torch._inductor.config", shapes),
                      "03-gpu": (shapes,), "04-mini-project": ("sklearn.datasets", shapes)}
+
+
+def test_the_notebooks_first_cell_works_before_torch_is_installed(tmp_path):
+    # A student who has not installed the requirements yet hears about torch from the
+    # notebook's own `import torch`, not from the grader's first cell.
+    code = ("import json, sys\n"
+            "sys.modules['torch'] = None  # importing it raises ImportError, as when missing\n"
+            "from autograder.kit.notebook_grader import NotebookGrader\n"
+            f"grader = NotebookGrader('01-tensors', tests_dir={str(tmp_path)!r})\n"
+            "print(json.dumps({'created': grader.assignment}))\n")
+    assert _run(code) == {"created": "01-tensors"}
