@@ -79,8 +79,9 @@ def _inner_code(function: Any) -> types.CodeType:
 
 
 def defer_compiler_import() -> bool:
-    """Make torch's never-compile marks and optimizer graph breaks wait for the compiler; True
-    when applied (now or before). Imports torch, never ``torch._dynamo``."""
+    """Make torch's never-compile marks and optimizer graph breaks wait for the compiler. True
+    while they wait (applied now or before); False once the compiler is loaded, or for a torch
+    this was not written for. Imports torch, never ``torch._dynamo``."""
     import importlib
 
     import torch

@@ -144,4 +144,3 @@ class NotebookGrader:
                               "folder of this notebook run `pip install -r requirements.txt` "
                               "(see README.md)") from None
         return Notebook(nb_path=None, tests_dir=self.tests_dir).export(nb_path, *args, **kwargs)
-
