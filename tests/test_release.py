@@ -79,7 +79,8 @@ def test_student_release_has_no_solution_and_no_hidden_test(releases, name):
                      for p in release.student_notebook.parent.rglob("*") if p.is_file())
     assert shipped == sorted(["README.md", "autograder/__init__.py", "autograder/kit/checks.py",
                               "autograder/kit/__init__.py", "autograder/kit/release.json",
-                              "autograder/kit/notebook_file.py", "autograder/kit/probes.py",
+                              "autograder/kit/notebook_file.py",
+                              "autograder/kit/notebook_shell.py", "autograder/kit/probes.py",
                               "autograder/kit/regular_files.py",
                               "autograder/kit/validate.py",
                               "requirements.txt", release.student_notebook.name])

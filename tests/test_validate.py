@@ -6,6 +6,7 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 from answers.a01_tensors import VARIANTS
@@ -86,8 +87,6 @@ def test_a_failing_check_in_the_notebook_shows_its_message_and_none_of_the_tests
     not otter's "Error at line N in test q3:" and the test's line that raised."""
     from nbclient import NotebookClient
 
-    from autograder.kit.validate import _kernel_config
-
     release = releases["01-tensors"]
     wrong_q3 = next(iter(VARIANTS["q3"]["wrong"].values()))
     done = notebook_with_answer(release.solution, "q3", wrong_q3, tmp_path / "done.ipynb")
@@ -96,8 +95,7 @@ def test_a_failing_check_in_the_notebook_shows_its_message_and_none_of_the_tests
     nb.metadata["otter"]["tests"] = public_tests
     nb.cells = [c for c in nb.cells if "grader.export" not in c.source]
     NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}},
-                   config=_kernel_config()).execute()
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
     [check] = [c for c in nb.cells if c.source.strip() == 'grader.check("q3")']
     shown = "\n".join(str(value) for output in check.outputs
                       for value in [output.get("text", ""), *output.get("data", {}).values()])
@@ -121,3 +119,28 @@ def test_validate_numbers_cells_as_jupyterlab_shows_them(releases, tmp_path):
     result = _run_validate(folder, "raises.ipynb")
     assert f"error in cell {len(nb['cells'])} ('# last'): ValueError: boom" in result.stdout, \
         result.stdout
+
+
+def test_validate_reports_a_notebook_that_stops_python_and_leaves_nothing_running(releases,
+                                                                                   tmp_path):
+    """A cell that ends the process (``os._exit``) is reported, not taken for a finished run,
+    and what the notebook started is stopped with it."""
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    pid_file = tmp_path / "sleeper.pid"
+    nb = json.loads(release.solution.read_text())
+    nb["cells"][2:2] = [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "import subprocess\n"
+                   "_sleeper = subprocess.Popen(['sleep', '300'])\n"
+                   f"open({str(pid_file)!r}, 'w').write(str(_sleeper.pid))"},
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": "import os\nos._exit(3)"}]
+    (folder / "stops.ipynb").write_text(json.dumps(nb))
+    result = _run_validate(folder, "stops.ipynb")
+    assert result.returncode == 1, result.stdout
+    assert "Python stopped while running the notebook" in result.stdout, result.stdout
+    assert "ready to submit" not in result.stdout
+    status = Path(f"/proc/{pid_file.read_text()}/stat")
+    assert not status.exists() or status.read_text().rsplit(")", 1)[1].split()[0] == "Z"

@@ -51,7 +51,8 @@ from autograder.errors import ReleaseError, UnknownAssignmentError
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the autograder package
 # Shipped to students and into bundles so tests can `from autograder.kit.checks import ...`.
 SHIPPED_HELPERS = ("__init__.py", "kit/__init__.py", "kit/checks.py", "kit/probes.py",
-                   "kit/regular_files.py", "kit/notebook_file.py", "kit/validate.py")
+                   "kit/regular_files.py", "kit/notebook_file.py", "kit/notebook_shell.py",
+                   "kit/validate.py")
 # Said above the export cell, in place of otter's text (about images and PDFs, which our
 # export makes none of): menu names as JupyterLab 4 and Colab show them.
 SUBMISSION_HEADING = "## Submission"

@@ -24,7 +24,6 @@ import signal
 import socket
 import sys
 import time
-import types
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +31,7 @@ from autograder.bundle import COMPILER_CONFIG, SYMBOLIC_SHAPES
 from autograder.grading import isolation, wire
 from autograder.grading.job import JOB_MARK, JOB_MAX_BYTES, Job
 from autograder.kit.compiler_on_demand import defer_compiler_import
+from autograder.kit.notebook_shell import new_shell
 
 # Each worker's child runs as its own uid (when the grader is root), so one worker's
 # kill-everything-of-my-uid sweep never touches another's, and RLIMIT_NPROC is per worker.
@@ -97,27 +97,12 @@ def _prepare_interpreter(warm: tuple[str, ...] | None = None) -> Any:
 
     import cloudpickle  # noqa: F401
     import torch.overrides  # noqa: F401
-    from IPython.core.interactiveshell import InteractiveShell
-    from traitlets.config import Config
 
     import autograder.grading.judge  # noqa: F401
     import autograder.grading.untrusted.runner  # noqa: F401
     import autograder.kit.checks  # noqa: F401
 
-    config = Config()
-    config.HistoryManager.enabled = False
-    config.InteractiveShell.colors = "nocolor"
-    config.InteractiveShell.xmode = "Minimal"
-    # Student code gets a module of its own: by default IPython would run it in the
-    # ``__main__`` module, which is the zygote's (``python -m autograder.grading.sandbox``).
-    shell = InteractiveShell.instance(config=config, user_module=types.ModuleType("__main__"))
-    # IPython keeps a copy of everything a cell prints (for %history -o), whatever the
-    # history settings: endless printing would fill memory past our output cap. Its ``_tee``
-    # method is replaced, on this instance, by one that keeps nothing.
-    def no_tee(channel: str) -> contextlib.nullcontext[None]:
-        return contextlib.nullcontext()
-
-    shell._tee = no_tee  # type: ignore[method-assign, assignment]  # a method, patched
+    shell = new_shell()  # the shell validate runs notebooks in too
     # Warm the paths every submission takes (IPython's cell compiler, torch's first ops, the
     # meta device), so each forked child inherits them ready instead of paying again; a
     # module's forward there too where the assignment builds models. A forward on meta imports

@@ -7,26 +7,31 @@ requirements.txt installs. It answers the questions a student has before submitt
 - does it run from top to bottom, on the CPU, with no cell over the time limit?
 - do its public checks pass, and if not, what fails?
 
-It runs a copy of the notebook in a temporary folder, in a real Jupyter kernel, as the
-student's own Jupyter would, without its export cell: validating writes nothing beside the
-file it checks (no second zip, no otter log).
+It runs a copy of the notebook in a temporary folder, without its export cell, in IPython's
+shell set up as the grader's (``notebook_shell``), in a Python process of its own: validating
+writes nothing beside the file it checks (no second zip, no otter log).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import queue
+import signal
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from autograder.kit.notebook_file import cell_label, read_notebook_file
+from autograder.kit.notebook_shell import cell_source
 
-MARKER = "AUTOGRADER-VALIDATE "
 RELEASE_INFO = Path(__file__).resolve().parent / "release.json"
 
 
@@ -60,9 +65,9 @@ def expected_assignment() -> str | None:
         return None
 
 
-def _check_cell(questions: list[str]) -> str:
-    # Runs in the student's kernel after the notebook: the notebook's own grader.check on each
-    # question, results printed as one JSON line the validator reads back.
+def _check_cell(questions: list[str], report: str) -> str:
+    # Runs in the notebook's shell after the notebook: the notebook's own grader.check on each
+    # question, results written as JSON to ``report``, which the validator reads back.
     return (
         "import json as _json\n"
         "_report = []\n"
@@ -73,7 +78,8 @@ def _check_cell(questions: list[str]) -> str:
         "                    for r in _results]\n"
         "    except Exception as _error:\n"
         "        _report.append([_q, '(check)', False, f'{type(_error).__name__}: {_error}'])\n"
-        f"print({MARKER!r} + _json.dumps(_report))\n"
+        f"with open({report!r}, 'w', encoding='utf-8') as _file:\n"
+        "    _json.dump(_report, _file)\n"
     )
 
 
@@ -83,18 +89,22 @@ def _is_export_cell(source: str) -> bool:
     return bool(lines) and all(ln.startswith("grader.export") for ln in lines)
 
 
+def _is_code(cell: Any) -> bool:
+    return isinstance(cell, dict) and cell.get("cell_type") == "code"
+
+
 def validate_notebook(path: Path, *, assignment: str | None = None,
                       cell_timeout: float = 120.0) -> ValidationReport:
     """Open, run and check one notebook or export zip; never raises for a bad one."""
-    import nbformat
-
     path = Path(path)
     began = time.monotonic()
     try:  # read as the grader reads it, so both say the same about a file that is not one
-        nb = nbformat.from_dict(read_notebook_file(path))
+        nb = read_notebook_file(path)
     except (ValueError, OSError) as error:
         return ValidationReport(str(path), problems=(f"{path.name}: {error}",))
-    otter = nb.metadata.get("otter", {})
+    metadata = nb.get("metadata")
+    otter = metadata.get("otter") if isinstance(metadata, dict) else None
+    otter = otter if isinstance(otter, dict) else {}
     name = otter.get("assignment_name")
     expected = assignment or expected_assignment()
     problems = []
@@ -103,81 +113,100 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
                         "from the student release, not a copy pasted into a new notebook")
     elif expected and name != expected:
         problems.append(f"this notebook is for {name!r}, not {expected!r}")
-    questions = sorted(otter.get("tests", {}), key=lambda q: (len(q), q))
+    tests = otter.get("tests")
+    questions = sorted(tests if isinstance(tests, dict) else {}, key=lambda q: (len(q), q))
     if problems:
         return ValidationReport(str(path), problems=tuple(problems))
 
     # Cells keep the numbers the student sees in the file, export cells taken out or not.
-    numbers = [i for i, c in enumerate(nb.cells)
-               if not (c.cell_type == "code" and _is_export_cell(c.source))]
-    nb.cells = [nb.cells[i] for i in numbers]
-    nb.cells.append(nbformat.v4.new_code_cell(_check_cell(questions)))
+    numbers = [i for i, c in enumerate(nb["cells"])
+               if not (_is_code(c) and _is_export_cell(cell_source(c)))]
     with tempfile.TemporaryDirectory(prefix="validate-") as folder:
+        checks_file = Path(folder) / ".public-checks.json"
+        cells = [nb["cells"][i] for i in numbers]
+        cells.append({"cell_type": "code", "metadata": {}, "outputs": [],
+                      "execution_count": None,
+                      "source": _check_cell(questions, str(checks_file))})
         # The notebook alone, as on the grader: its first cell brings what the checks need.
-        nbformat.write(nb, Path(folder) / (path.stem + ".ipynb"))
-        problems += _execute(nb, Path(folder), cell_timeout)
-    return _report(path, nb, numbers, problems, began)
-
-
-def _execute(nb: Any, folder: Path, cell_timeout: float) -> list[str]:
-    """Run ``nb`` in ``folder`` (its outputs land in ``nb``); what stopped it, if anything."""
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellTimeoutError, DeadKernelError
-
-    problems = []
-    env_backup = os.environ.get("CUDA_VISIBLE_DEVICES")
-    os.environ["CUDA_VISIBLE_DEVICES"] = ""  # run on the CPU, as the grader will
-    client = NotebookClient(nb, timeout=cell_timeout, kernel_name="python3",
-                            allow_errors=True, resources={"metadata": {"path": str(folder)}},
-                            config=_kernel_config())
-    try:
-        client.execute()
-    except CellTimeoutError:
-        problems.append(f"a cell ran longer than {cell_timeout:g} s (infinite loop?); the "
-                        "grader stops such submissions")
-    except DeadKernelError:
-        problems.append("the kernel died while running the notebook (memory?)")
-    finally:
-        if env_backup is None:
-            os.environ.pop("CUDA_VISIBLE_DEVICES", None)
-        else:
-            os.environ["CUDA_VISIBLE_DEVICES"] = env_backup
-    return problems
-
-
-def _kernel_config() -> Any:
-    """The kernel's channels encrypted (CurveZMQ) where pyzmq can: over plain TCP, ipykernel
-    prints a warning about it on every run, which the student can do nothing about."""
-    import zmq
-    from traitlets.config import Config
-
-    config = Config()
-    if zmq.has("curve"):  # "auto": encrypted when the kernel says it supports it (ipykernel)
-        config.KernelManager.transport_encryption = "auto"
-    return config
-
-
-def _report(path: Path, nb: Any, numbers: list[int], problems: list[str],
-            began: float) -> ValidationReport:
-    """``numbers``: each cell's index in the student's file (the last cell, the checks, is
-    ours)."""
-    cell_errors, checks = [], []
-    for index, cell in zip(numbers, nb.cells[:-1], strict=True):
-        for output in cell.get("outputs", []):
-            if output.get("output_type") == "error":
-                cell_errors.append(f"{cell_label(index, cell.source)}: {output.get('ename')}: "
-                                   f"{output.get('evalue')}")
-    for output in nb.cells[-1].get("outputs", []):
-        text = output.get("text", "")
-        for line in text.splitlines():
-            if line.startswith(MARKER):
-                checks = [PublicCheck(q, n, p, m) for q, n, p, m in
-                          json.loads(line[len(MARKER):])]
-    if not checks and not problems:
+        copy = Path(folder) / (path.stem + ".ipynb")
+        copy.write_text(json.dumps({**nb, "cells": cells}), encoding="utf-8")
+        run = _execute(copy, cell_timeout)
+        try:
+            checks = json.loads(checks_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            checks = []
+    cell_errors = [f"{cell_label(numbers[i], cell_source(cells[i]))}: {name}: {message}"
+                   for i, (name, message) in sorted(run.errors.items()) if i < len(numbers)]
+    if run.problem:
+        problems.append(run.problem)
+    elif not checks:
         problems.append("the public checks could not run (is the first cell, which creates "
                         "`grader`, still there?)")
-    return ValidationReport(str(path), tuple(problems), tuple(cell_errors), tuple(checks),
+    return ValidationReport(str(path), tuple(problems), tuple(cell_errors),
+                            tuple(PublicCheck(*check) for check in checks),
                             round(time.monotonic() - began, 1))
+
+
+@dataclass(frozen=True)
+class _Run:
+    errors: dict[int, tuple[str, str]]  # cell index in the notebook run -> (name, message)
+    problem: str = ""  # what stopped the run, if anything
+
+
+def _execute(notebook: Path, cell_timeout: float) -> _Run:
+    """Run ``notebook``'s code cells in IPython's shell, as the grader does, in a Python of
+    its own in the notebook's folder, on the CPU; stopped when a cell runs over
+    ``cell_timeout`` seconds."""
+    # The shell's process imports this copy of the kit, wherever validate was started from.
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "",  # on the CPU, as the grader will
+           "MPLBACKEND": "Agg",  # a figure is drawn, never opened in a window
+           "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
+                                                       os.environ.get("PYTHONPATH")]))}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "autograder.kit.notebook_shell", notebook.name],
+        cwd=notebook.parent, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, start_new_session=os.name == "posix")
+    events: queue.Queue[dict[str, Any] | None] = queue.Queue()
+
+    def read_events() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            with contextlib.suppress(ValueError):
+                events.put(json.loads(line))
+        events.put(None)
+
+    threading.Thread(target=read_events, daemon=True).start()
+    errors: dict[int, tuple[str, str]] = {}
+    problem = ""
+    try:
+        while True:
+            try:  # the start-up and the gaps between cells get the same time as a cell
+                event = events.get(timeout=cell_timeout)
+            except queue.Empty:
+                problem = (f"a cell ran longer than {cell_timeout:g} s (infinite loop?); the "
+                           "grader stops such submissions")
+                break
+            if event is None:
+                problem = ("Python stopped while running the notebook (a crash, os._exit, or "
+                           "out of memory?)")
+                break
+            if event.get("done"):
+                break
+            if event.get("error"):
+                errors[event["end"]] = tuple(event["error"])
+    finally:
+        _stop(process)
+    return _Run(errors, problem)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """End the shell's process and whatever it started."""
+    if os.name == "posix":
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+    process.kill()
+    process.wait()
 
 
 def render_report(report: ValidationReport) -> str:
@@ -200,10 +229,6 @@ def render_report(report: ValidationReport) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    # nbformat imports jsonschema, whose optional IRI format checker (rfc3987_syntax, installed
-    # with JupyterLab) builds a parser on import: a second of CPU, a cold start's largest
-    # import here, for a format nbformat never checks. This process only, never the kernel's.
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
     parser = argparse.ArgumentParser(prog="python -m autograder.kit.validate",
                                      description="Check a notebook before you submit it.")
     parser.add_argument("notebook", type=Path,
