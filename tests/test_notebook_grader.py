@@ -66,7 +66,7 @@ def test_public_checks_say_what_otter_says_without_the_tests_source(tmp_path):
 
 def test_the_notebooks_checks_never_import_otter(releases, tmp_path):
     """The reference, with its checks, then a cell that fails if otter was imported: validate
-    (a real kernel) reports no error. The export cell, which needs otter, validate leaves out."""
+    reports no error. The export cell, which needs otter, validate leaves out."""
     release = releases["01-tensors"]
     folder = tmp_path / "release"
     shutil.copytree(release.student_notebook.parent, folder)

@@ -144,3 +144,21 @@ def test_validate_reports_a_notebook_that_stops_python_and_leaves_nothing_runnin
     assert "ready to submit" not in result.stdout
     status = Path(f"/proc/{pid_file.read_text()}/stat")
     assert not status.exists() or status.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def test_validate_runs_the_notebook_with_what_the_grader_has_not_the_release_folder(releases,
+                                                                                    tmp_path):
+    """A module beside the notebook is not submitted: a notebook that imports it fails on the
+    grader, and validate says so, though it runs from the folder that holds the module."""
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    (folder / "my_helpers.py").write_text("ANSWER = 42\n")
+    nb = json.loads(release.solution.read_text())
+    nb["cells"].append({"cell_type": "code", "metadata": {}, "outputs": [],
+                        "execution_count": None, "source": "from my_helpers import ANSWER"})
+    (folder / "imports.ipynb").write_text(json.dumps(nb))
+    result = _run_validate(folder, "imports.ipynb")
+    assert result.returncode == 1, result.stdout
+    assert "ModuleNotFoundError: No module named 'my_helpers'" in result.stdout, result.stdout
+    assert "q1: public checks pass" in result.stdout, result.stdout

@@ -147,6 +147,11 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
                             round(time.monotonic() - began, 1))
 
 
+_BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
+              "from autograder.kit.notebook_shell import main; sys.path.pop(0); "
+              "sys.exit(main(sys.argv[1:]))")
+
+
 @dataclass(frozen=True)
 class _Run:
     errors: dict[int, tuple[str, str]]  # cell index in the notebook run -> (name, message)
@@ -157,14 +162,13 @@ def _execute(notebook: Path, cell_timeout: float) -> _Run:
     """Run ``notebook``'s code cells in IPython's shell, as the grader does, in a Python of
     its own in the notebook's folder, on the CPU; stopped when a cell runs over
     ``cell_timeout`` seconds."""
-    # The shell's process imports this copy of the kit, wherever validate was started from.
-    package_root = str(Path(__file__).resolve().parents[2])
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "",  # on the CPU, as the grader will
-           "MPLBACKEND": "Agg",  # a figure is drawn, never opened in a window
-           "PYTHONPATH": os.pathsep.join(filter(None, [package_root,
-                                                       os.environ.get("PYTHONPATH")]))}
+           "MPLBACKEND": "Agg"}  # a figure is drawn, never opened in a window
+    # The shell's process imports this copy of the kit, then takes its folder off the path:
+    # the notebook imports what it would on the grader, not files beside the release's.
     process = subprocess.Popen(
-        [sys.executable, "-m", "autograder.kit.notebook_shell", notebook.name],
+        [sys.executable, "-c", _BOOTSTRAP, str(Path(__file__).resolve().parents[2]),
+         notebook.name],
         cwd=notebook.parent, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL, start_new_session=os.name == "posix")
     events: queue.Queue[dict[str, Any] | None] = queue.Queue()
@@ -173,7 +177,9 @@ def _execute(notebook: Path, cell_timeout: float) -> _Run:
         assert process.stdout is not None
         for line in process.stdout:
             with contextlib.suppress(ValueError):
-                events.put(json.loads(line))
+                event = json.loads(line)
+                if isinstance(event, dict):
+                    events.put(event)
         events.put(None)
 
     threading.Thread(target=read_events, daemon=True).start()
