@@ -6,6 +6,7 @@ imports torch. Checked on a real cold grade, from Python's own import log."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -41,3 +42,19 @@ def test_the_gradescope_entry_point_imports_no_torch():
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True)
     assert run.stdout.strip() == "[]", run.stdout
+
+
+def test_validate_imports_no_kernel_machinery_in_its_own_process(tensors_release, tmp_path):
+    """A student's ``validate`` pays for the notebook's imports once, in the process that runs
+    it, not for a Jupyter kernel's machinery beside them."""
+    folder = tmp_path / "release"
+    shutil.copytree(tensors_release.student_notebook.parent, folder)
+    shutil.copy(tensors_release.solution, folder / "done.ipynb")
+    run = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "autograder.kit.validate", "done.ipynb"],
+        cwd=folder, capture_output=True, text=True, timeout=600)
+    assert "public checks pass" in run.stdout, run.stdout  # the notebook did run, elsewhere
+    imported = _imported(run.stderr)
+    assert "autograder" in imported  # the log is read right
+    kernel = {"jupyter_client", "nbclient", "zmq", "ipykernel", "tornado"}
+    assert not imported & (set(HEAVY) | kernel), sorted(imported & (set(HEAVY) | kernel))

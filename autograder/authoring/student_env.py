@@ -30,9 +30,9 @@ PROJECT_OF_MODULE = {
     "IPython": "ipython",  # the kernel's shell (the notebook's grader asks it whether it is Colab)
 }
 # Every student needs these, whatever the notebook imports: the checks (otter-grader), the
-# kernel they run and print in (ipykernel, IPython, jupyter_client, which `validate` drives),
-# the notebook's reader (nbformat) and JupyterLab. Left unpinned, pip resolves them to
-# whatever is newest on the day.
+# kernel they run and print in (ipykernel, IPython, jupyter_client; `validate` runs the notebook
+# in IPython's shell), the notebook's reader (nbformat) and JupyterLab. Left unpinned, pip
+# resolves them to whatever is newest on the day.
 ALWAYS = ("otter-grader", "ipython", "ipykernel", "jupyter-client", "nbformat", "jupyterlab")
 # Modules that come with the release itself (the check helpers) or with otter.
 PROVIDED = {"autograder", "otter"}

@@ -59,7 +59,7 @@ def run_notebook(nb: dict[str, Any], report: Any) -> None:
     """Run ``nb``'s code cells in a new shell; ``report(event)`` before and after each."""
     shell = new_shell()
     for index, cell in enumerate(nb["cells"]):
-        if cell.get("cell_type") != "code":
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         report({"start": index})
         result = shell.run_cell(cell_source(cell), store_history=True)

@@ -135,8 +135,8 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
             checks = json.loads(checks_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             checks = []
-    cell_errors = [f"{cell_label(numbers[i], cell_source(cells[i]))}: {name}: {message}"
-                   for i, (name, message) in sorted(run.errors.items()) if i < len(numbers)]
+    cell_errors = [f"{cell_label(numbers[i], cell_source(cells[i]))}: {error}: {message}"
+                   for i, (error, message) in sorted(run.errors.items()) if i < len(numbers)]
     if run.problem:
         problems.append(run.problem)
     elif not checks:
