@@ -140,7 +140,7 @@ def test_validate_reports_a_notebook_that_stops_python_and_leaves_nothing_runnin
     (folder / "stops.ipynb").write_text(json.dumps(nb))
     result = _run_validate(folder, "stops.ipynb")
     assert result.returncode == 1, result.stdout
-    assert "Python stopped while running the notebook" in result.stdout, result.stdout
+    assert "Python stopped while running cell 4 ('import os')" in result.stdout, result.stdout
     assert "ready to submit" not in result.stdout
     status = Path(f"/proc/{pid_file.read_text()}/stat")
     assert not status.exists() or status.read_text().rsplit(")", 1)[1].split()[0] == "Z"
@@ -162,3 +162,20 @@ def test_validate_runs_the_notebook_with_what_the_grader_has_not_the_release_fol
     assert result.returncode == 1, result.stdout
     assert "ModuleNotFoundError: No module named 'my_helpers'" in result.stdout, result.stdout
     assert "q1: public checks pass" in result.stdout, result.stdout
+
+
+def test_validate_says_why_the_notebooks_python_cannot_start(releases, tmp_path):
+    """Run with a Python that lacks IPython (a bare virtual environment): validate says what
+    is missing, not that the notebook failed."""
+    release = releases["01-tensors"]
+    folder = tmp_path / "release"
+    shutil.copytree(release.student_notebook.parent, folder)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "bare")],
+                   check=True, timeout=120)
+    bare = tmp_path / "bare" / "bin" / "python"
+    result = subprocess.run([str(bare), "-m", "autograder.kit.validate",
+                             release.student_notebook.name],
+                            cwd=folder, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Python could not start the notebook's shell: ModuleNotFoundError: No module " \
+           "named 'IPython'" in result.stdout, result.stdout + result.stderr

@@ -135,10 +135,21 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
             checks = json.loads(checks_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             checks = []
-    cell_errors = [f"{cell_label(numbers[i], cell_source(cells[i]))}: {error}: {message}"
+    def label(index: int) -> str:
+        return cell_label(numbers[index], cell_source(cells[index])) if index < len(numbers) \
+            else "the public checks"
+
+    cell_errors = [f"{label(i)}: {error}: {message}"
                    for i, (error, message) in sorted(run.errors.items()) if i < len(numbers)]
-    if run.problem:
-        problems.append(run.problem)
+    if run.timed_out:
+        where = "Python's start" if run.running is None else label(run.running)
+        problems.append(f"{where} ran longer than {cell_timeout:g} s (an endless loop?); the "
+                        "grader stops such submissions")
+    elif run.stopped:
+        problems.append(
+            f"Python stopped while running {label(run.running)} (a crash, os._exit, or out of "
+            "memory?)" if run.running is not None else
+            f"Python could not start the notebook's shell: {run.stopped}")
     elif not checks:
         problems.append("the public checks could not run (is the first cell, which creates "
                         "`grader`, still there?)")
@@ -155,7 +166,9 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
 @dataclass(frozen=True)
 class _Run:
     errors: dict[int, tuple[str, str]]  # cell index in the notebook run -> (name, message)
-    problem: str = ""  # what stopped the run, if anything
+    running: int | None = None  # the cell that was running when the run was stopped
+    timed_out: bool = False
+    stopped: str = ""  # Python ended before the end: its last words on stderr, or "ended"
 
 
 def _execute(notebook: Path, cell_timeout: float) -> _Run:
@@ -164,13 +177,16 @@ def _execute(notebook: Path, cell_timeout: float) -> _Run:
     ``cell_timeout`` seconds."""
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "",  # on the CPU, as the grader will
            "MPLBACKEND": "Agg"}  # a figure is drawn, never opened in a window
+    # Why Python could not start the shell, if it could not (IPython missing): a file, which
+    # nothing fills once the shell has started (it sends the cells' output to the null device).
+    stderr = tempfile.TemporaryFile()
     # The shell's process imports this copy of the kit, then takes its folder off the path:
     # the notebook imports what it would on the grader, not files beside the release's.
     process = subprocess.Popen(
         [sys.executable, "-c", _BOOTSTRAP, str(Path(__file__).resolve().parents[2]),
          notebook.name],
         cwd=notebook.parent, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL, start_new_session=os.name == "posix")
+        stderr=stderr, start_new_session=os.name == "posix")
     events: queue.Queue[dict[str, Any] | None] = queue.Queue()
 
     def read_events() -> None:
@@ -184,26 +200,28 @@ def _execute(notebook: Path, cell_timeout: float) -> _Run:
 
     threading.Thread(target=read_events, daemon=True).start()
     errors: dict[int, tuple[str, str]] = {}
-    problem = ""
+    running = None
     try:
         while True:
             try:  # the start-up and the gaps between cells get the same time as a cell
                 event = events.get(timeout=cell_timeout)
             except queue.Empty:
-                problem = (f"a cell ran longer than {cell_timeout:g} s (infinite loop?); the "
-                           "grader stops such submissions")
-                break
+                return _Run(errors, running, timed_out=True)
             if event is None:
-                problem = ("Python stopped while running the notebook (a crash, os._exit, or "
-                           "out of memory?)")
-                break
+                stderr.seek(0)
+                lines = stderr.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
+                return _Run(errors, running, stopped=lines[-1] if lines else "ended")
             if event.get("done"):
-                break
-            if event.get("error"):
-                errors[event["end"]] = tuple(event["error"])
+                return _Run(errors)
+            if "start" in event:
+                running = event["start"]
+            else:
+                running = None
+                if event.get("error"):
+                    errors[event["end"]] = tuple(event["error"])
     finally:
         _stop(process)
-    return _Run(errors, problem)
+        stderr.close()
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -12,7 +12,8 @@ its messages cost a cold ``validate`` about a second and a half of CPU and show 
 runs every code cell of ``NOTEBOOK.ipynb`` in order, in the current folder, and reports on its
 standard output, one JSON line per event: ``{"start": i}`` before the cell at ``i`` (its place
 among all the notebook's cells), ``{"end": i, "error": [name, message] | null}`` after it, and
-``{"done": true}`` at the end. What the cells print is dropped.
+``{"done": true}`` at the end. What the cells print is dropped; standard error says only why
+the shell could not start.
 """
 
 from __future__ import annotations
@@ -55,9 +56,8 @@ def cell_source(cell: dict[str, Any]) -> str:
     return "".join(source) if isinstance(source, list) else str(source)
 
 
-def run_notebook(nb: dict[str, Any], report: Any) -> None:
-    """Run ``nb``'s code cells in a new shell; ``report(event)`` before and after each."""
-    shell = new_shell()
+def run_notebook(shell: Any, nb: dict[str, Any], report: Any) -> None:
+    """Run ``nb``'s code cells in ``shell``; ``report(event)`` before and after each."""
     for index, cell in enumerate(nb["cells"]):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -73,17 +73,19 @@ def main(argv: list[str]) -> int:
     [notebook] = argv
     with open(notebook, encoding="utf-8") as handle:
         nb = json.load(handle)
-    # The reports keep the standard output's file; what the cells print goes to the null
-    # device (the cells' ``print`` writes to file descriptor 1, as does C code).
+    shell = new_shell()  # what goes wrong here (IPython missing) is told on standard error
+    # The reports keep the standard output's file; what the cells print, on either stream,
+    # goes to the null device (``print`` writes to file descriptor 1, as C code does).
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
     null = os.open(os.devnull, os.O_WRONLY)
     os.dup2(null, 1)
+    os.dup2(null, 2)
     os.close(null)
 
     def report(event: dict[str, Any]) -> None:
         channel.write(json.dumps(event) + "\n")
 
-    run_notebook(nb, report)
+    run_notebook(shell, nb, report)
     channel.close()
     return 0
 
