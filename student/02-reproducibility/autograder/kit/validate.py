@@ -135,6 +135,9 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
             checks = json.loads(checks_file.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             checks = []
+    checks = [c for c in checks if isinstance(c, list) and len(c) == 4] \
+        if isinstance(checks, list) else []
+
     def label(index: int) -> str:
         return cell_label(numbers[index], cell_source(cells[index])) if index < len(numbers) \
             else "the public checks"
@@ -145,11 +148,12 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
         where = "Python's start" if run.running is None else label(run.running)
         problems.append(f"{where} ran longer than {cell_timeout:g} s (an endless loop?); the "
                         "grader stops such submissions")
-    elif run.stopped:
-        problems.append(
-            f"Python stopped while running {label(run.running)} (a crash, os._exit, or out of "
-            "memory?)" if run.running is not None else
-            f"Python could not start the notebook's shell: {run.stopped}")
+    elif run.stopped and run.last is None:
+        problems.append(f"Python could not start the notebook's shell: {run.stopped}")
+    elif run.stopped and run.last is not None:
+        where = f"while running {label(run.running)}" if run.running is not None \
+            else f"after {label(run.last)}"
+        problems.append(f"Python stopped {where} (a crash, os._exit, or out of memory?)")
     elif not checks:
         problems.append("the public checks could not run (is the first cell, which creates "
                         "`grader`, still there?)")
@@ -167,6 +171,7 @@ _BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv.pop(1)); "
 class _Run:
     errors: dict[int, tuple[str, str]]  # cell index in the notebook run -> (name, message)
     running: int | None = None  # the cell that was running when the run was stopped
+    last: int | None = None  # the last cell that started
     timed_out: bool = False
     stopped: str = ""  # Python ended before the end: its last words on stderr, or "ended"
 
@@ -200,21 +205,21 @@ def _execute(notebook: Path, cell_timeout: float) -> _Run:
 
     threading.Thread(target=read_events, daemon=True).start()
     errors: dict[int, tuple[str, str]] = {}
-    running = None
+    running = last = None
     try:
         while True:
             try:  # the start-up and the gaps between cells get the same time as a cell
                 event = events.get(timeout=cell_timeout)
             except queue.Empty:
-                return _Run(errors, running, timed_out=True)
+                return _Run(errors, running, last, timed_out=True)
             if event is None:
                 stderr.seek(0)
                 lines = stderr.read()[-4000:].decode("utf-8", "replace").strip().splitlines()
-                return _Run(errors, running, stopped=lines[-1] if lines else "ended")
+                return _Run(errors, running, last, stopped=lines[-1] if lines else "ended")
             if event.get("done"):
                 return _Run(errors)
             if "start" in event:
-                running = event["start"]
+                running = last = event["start"]
             else:
                 running = None
                 if event.get("error"):
