@@ -38,7 +38,9 @@ at its own versions). To use a GPU: *Runtime > Change runtime type*.
 - **Before you submit**: *Kernel > Restart Kernel and Run All Cells*, and make sure every cell
   runs without an error and no cell takes more than a minute. Or let the computer check all
   of that, from this folder: `python -m autograder.kit.validate {notebook}` (or the `.zip` you
-  are about to submit). It runs a copy in a temporary folder and writes nothing here.
+  are about to submit). It runs a copy as the grader will, on the CPU and alone in a temporary
+  folder (a file you import from this folder is not submitted: it says so), and writes nothing
+  here.
 - **Export**: save the notebook (*File > Save Notebook*), then run the last cell
   (`grader.export(...)`). It zips the notebook that is open, whatever its name
   (`{notebook.removesuffix(".ipynb")} (1).ipynb` too), into a `.zip` next to it. When it
