@@ -203,7 +203,8 @@ def _execute(notebook: Path, cell_timeout: float) -> _Run:
                     events.put(event)
         events.put(None)
 
-    threading.Thread(target=read_events, daemon=True).start()
+    reader = threading.Thread(target=read_events, daemon=True)
+    reader.start()
     errors: dict[int, tuple[str, str]] = {}
     running = last = None
     try:
@@ -227,6 +228,9 @@ def _execute(notebook: Path, cell_timeout: float) -> _Run:
     finally:
         _stop(process)
         stderr.close()
+        reader.join(timeout=1)  # at the pipe's end now, unless something the notebook
+        if not reader.is_alive() and process.stdout is not None:  # detached still holds it
+            process.stdout.close()
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
