@@ -81,8 +81,9 @@ class Bundle:
         more than one submission, a guess: what a module's first forward on the meta device
         (the simulated GPU) imports, where the tests build models or optimizers (sympy and
         torch's symbolic shapes: a third of a second and 33 MB). For one submission (a cold
-        start: Gradescope) the guess is left to the processes that turn out to need it, since
-        a wrong one is paid in full (04's tests build models and never run one on meta)."""
+        start: Gradescope) the guess is left to the processes that turn out to need it: a
+        wrong one is paid in full, and a right one saves only where two processes of the
+        submission need it (04's tests run models on meta in the student's process alone)."""
         names: set[str] = set()
         for question in self.questions:
             tree = ast.parse(question.module)

@@ -71,8 +71,9 @@ def test_validate_says_what_the_grader_says_about_a_file_that_is_not_a_notebook(
     folder = tmp_path / "release"
     shutil.copytree(release.student_notebook.parent, folder)
     bundle = load_bundle(release.bundle)
+    bad_source = json.dumps({"cells": [{"cell_type": "code", "source": 5}], "metadata": {}})
     for name, text in (("list.ipynb", "[1, 2]"), ("cells.ipynb", '{"metadata": {}}'),
-                       ("cut.ipynb", '{"cells": [')):
+                       ("cut.ipynb", '{"cells": ['), ("source.ipynb", bad_source)):
         (folder / name).write_text(text)
         result = _run_validate(folder, name)
         problem = read_submission(folder / name, "x", bundle).problem

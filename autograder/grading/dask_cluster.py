@@ -67,10 +67,9 @@ MIN_IN_FLIGHT = 8
 # The modules whose code decides a result: the same on the client and every Dask worker.
 ENGINE_MODULES = ("bundle", "kit/checks", "kit/probes", "kit/regular_files",
                   "kit/notebook_file", "kit/notebook_shell", "kit/compiler_on_demand",
-                  "grading/grader",
-                  "grading/judge", "results",
-                  "grading/sandbox", "grading/submission", "grading/wire", "grading/framing",
-                  "grading/job", "grading/untrusted/runner")
+                  "grading/grader", "grading/judge", "results", "grading/sandbox",
+                  "grading/submission", "grading/wire", "grading/framing", "grading/job",
+                  "grading/untrusted/runner")
 
 
 def engine_digest() -> str:

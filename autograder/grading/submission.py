@@ -15,7 +15,7 @@ from typing import Any
 from autograder.bundle import Bundle
 from autograder.errors import AutograderError
 from autograder.grading.names import unique_file_stems, unique_names
-from autograder.kit.notebook_file import read_notebook_file
+from autograder.kit.notebook_file import cell_source, is_code_cell, read_notebook_file
 
 SUBMISSION_SUFFIXES = (".ipynb", ".zip")
 
@@ -127,15 +127,6 @@ def collect_submissions(paths: list[Path]) -> list[Entry]:
             for (graded, _, problem, notes), name, stem in zip(found, names, stems, strict=True)]
 
 
-def _source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    if isinstance(source, list):
-        source = "".join(str(s) for s in source)
-    if not isinstance(source, str):
-        raise ValueError("a cell's source is neither text nor a list of lines")
-    return source
-
-
 def read_submission(path: Path, stem: str, bundle: Bundle, *, name: str = "",
                     notes: tuple[str, ...] = ()) -> Submission:
     """Read and check one submission against the bundle it is graded with. ``name``: its
@@ -153,9 +144,9 @@ def _read(path: Path, stem: str, bundle: Bundle) -> Submission:
     try:
         nb = read_notebook_file(path)
         cells = [c for c in nb["cells"] if isinstance(c, dict)]
-        code_cells = [c for c in cells if c.get("cell_type") == "code"]
-        positions = tuple(i for i, c in enumerate(cells) if c.get("cell_type") == "code")
-        code = tuple(_source(c) for c in code_cells)
+        code_cells = [c for c in cells if is_code_cell(c)]
+        positions = tuple(i for i, c in enumerate(cells) if is_code_cell(c))
+        code = tuple(cell_source(c) for c in code_cells)
         code_ids = tuple(c.get("id") if isinstance(c.get("id"), str) else None
                          for c in code_cells)
     except (ValueError, OSError, zipfile.BadZipFile, zipfile.LargeZipFile) as error:

@@ -29,8 +29,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder.kit.notebook_file import cell_label, read_notebook_file
-from autograder.kit.notebook_shell import cell_source
+from autograder.kit.notebook_file import (
+    cell_label,
+    cell_source,
+    is_code_cell,
+    read_notebook_file,
+)
 
 RELEASE_INFO = Path(__file__).resolve().parent / "release.json"
 
@@ -89,10 +93,6 @@ def _is_export_cell(source: str) -> bool:
     return bool(lines) and all(ln.startswith("grader.export") for ln in lines)
 
 
-def _is_code(cell: Any) -> bool:
-    return isinstance(cell, dict) and cell.get("cell_type") == "code"
-
-
 def validate_notebook(path: Path, *, assignment: str | None = None,
                       cell_timeout: float = 120.0) -> ValidationReport:
     """Open, run and check one notebook or export zip; never raises for a bad one."""
@@ -100,6 +100,8 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
     began = time.monotonic()
     try:  # read as the grader reads it, so both say the same about a file that is not one
         nb = read_notebook_file(path)
+        for cell in filter(is_code_cell, nb["cells"]):
+            cell_source(cell)
     except (ValueError, OSError) as error:
         return ValidationReport(str(path), problems=(f"{path.name}: {error}",))
     metadata = nb.get("metadata")
@@ -120,7 +122,7 @@ def validate_notebook(path: Path, *, assignment: str | None = None,
 
     # Cells keep the numbers the student sees in the file, export cells taken out or not.
     numbers = [i for i, c in enumerate(nb["cells"])
-               if not (_is_code(c) and _is_export_cell(cell_source(c)))]
+               if not (is_code_cell(c) and _is_export_cell(cell_source(c)))]
     with tempfile.TemporaryDirectory(prefix="validate-") as folder:
         checks_file = Path(folder) / ".public-checks.json"
         cells = [nb["cells"][i] for i in numbers]

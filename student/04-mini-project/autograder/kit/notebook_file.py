@@ -35,6 +35,21 @@ def code_cell_label(positions: Sequence[int], index: int, source: str = "") -> s
     return cell_label(positions[index] if index < len(positions) else index, source)
 
 
+def is_code_cell(cell: object) -> bool:
+    return isinstance(cell, dict) and cell.get("cell_type") == "code"
+
+
+def cell_source(cell: dict[str, Any]) -> str:
+    """A cell's source as text (a file stores it as a string or a list of lines), or
+    ``ValueError`` when it is neither."""
+    source = cell.get("source", "")
+    if isinstance(source, list):
+        source = "".join(str(s) for s in source)
+    if not isinstance(source, str):
+        raise ValueError("a cell's source is neither text nor a list of lines")
+    return source
+
+
 def read_notebook_file(path: Path) -> dict[str, Any]:
     """The notebook JSON in ``path``, a format-4 notebook with a list of cells, or
     ``ValueError`` saying what the file is instead (``OSError`` where it cannot be read)."""

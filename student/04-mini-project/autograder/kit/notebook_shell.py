@@ -25,6 +25,8 @@ import sys
 import types
 from typing import Any
 
+from autograder.kit.notebook_file import cell_source, is_code_cell
+
 
 def new_shell() -> Any:
     """IPython's shell with no history kept, no colours, short tracebacks, and a ``__main__``
@@ -50,16 +52,10 @@ def new_shell() -> Any:
     return shell
 
 
-def cell_source(cell: dict[str, Any]) -> str:
-    """A cell's source as text (a notebook file stores it as a string or a list of lines)."""
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def run_notebook(shell: Any, nb: dict[str, Any], report: Any) -> None:
     """Run ``nb``'s code cells in ``shell``; ``report(event)`` before and after each."""
     for index, cell in enumerate(nb["cells"]):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+        if not is_code_cell(cell):
             continue
         report({"start": index})
         result = shell.run_cell(cell_source(cell), store_history=True)
